@@ -1,0 +1,34 @@
+# tlcourse: every target sets up .venv first (python3 -m venv + pip install -e '.[dev]').
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+ARGS   ?=
+export TLCOURSE_PROGRESS ?= 1
+
+.PHONY: setup lab test unit notebooks papermill browser course bench release clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q -e '.[dev]'
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)" >/dev/null
+	@touch $(STAMP)
+
+lab: $(STAMP)  ## open the course in JupyterLab (ARGS=--no-browser for a headless server)
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(ARGS)
+
+test: $(STAMP)  ## unit tests, every notebook with nbval, a papermill run, grading round trip, browser test
+	TLCOURSE_PROGRESS=0 $(PY) -m pytest -q tests
+	TLCOURSE_PROGRESS=0 $(PY) -m pytest -q --nbval-lax -p no:cacheprovider notebooks
+	TLCOURSE_PROGRESS=0 $(PY) -m tlcourse.course --out build/papermill --only 00 -p quick_demo=False -p seed=3
+
+course: $(STAMP)  ## execute every notebook headless into build/ and print a timing table
+	TLCOURSE_PROGRESS=0 $(PY) -m tlcourse.course --out build
+
+bench: $(STAMP)  ## measure the course's performance bars into bench/
+	TLCOURSE_PROGRESS=0 $(PY) -m tlcourse.bench --out bench
+
+clean:
+	rm -rf build bench release .pytest_cache

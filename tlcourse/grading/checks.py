@@ -1,0 +1,73 @@
+"""Instant checks for exercises.
+
+A lesson's public tests are plain functions registered under an exercise id::
+
+    @exercise("dann.grl", hint="The backward pass multiplies the gradient by -lambda.")
+    def _(grad_reverse):
+        y = grad_reverse(torch.ones(3, requires_grad=True), 0.5)
+        assert y.shape == (3,), f"the output should keep the input's shape (3,), got {tuple(y.shape)}"
+
+and a learner calls ``check("dann.grl", grad_reverse)`` in the notebook. A failed assertion is
+shown as one short sentence (no traceback) and still raises, so nbgrader and ``tlcourse grade``
+score the cell as failed.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any, Callable
+
+_REGISTRY: dict[str, "Exercise"] = {}
+
+
+@dataclass(frozen=True)
+class Exercise:
+    id: str
+    test: Callable[..., Any]
+    hint: str = ""
+
+
+class CheckFailed(AssertionError):
+    """A public test failed; IPython shows only the message, not a traceback."""
+
+    def _render_traceback_(self) -> list[str]:  # IPython hook: replaces the traceback display
+        return [f"\u274c {self}"]
+
+
+def exercise(exercise_id: str, hint: str = "") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register ``test`` as the public test of ``exercise_id`` (used as a decorator)."""
+    def register(test: Callable[..., Any]) -> Callable[..., Any]:
+        _REGISTRY[exercise_id] = Exercise(exercise_id, test, hint)
+        return test
+    return register
+
+
+def _lookup(exercise_id: str) -> Exercise:
+    if exercise_id not in _REGISTRY:
+        # Public tests live in tlcourse/exercises/<lesson>.py, named by the id's first part.
+        module = exercise_id.split(".", 1)[0]
+        try:
+            importlib.import_module(f"tlcourse.exercises.{module}")
+        except ModuleNotFoundError:
+            pass
+    if exercise_id not in _REGISTRY:
+        known = ", ".join(sorted(_REGISTRY)) or "none loaded"
+        raise KeyError(f"unknown exercise {exercise_id!r} (known: {known})")
+    return _REGISTRY[exercise_id]
+
+
+def check(exercise_id: str, *answer: Any) -> bool:
+    """Run the public tests of ``exercise_id`` on the learner's ``answer``; say what is wrong in words."""
+    ex = _lookup(exercise_id)
+    try:
+        ex.test(*answer)
+    except NotImplementedError:
+        raise CheckFailed(f"{exercise_id}: not done yet - replace `raise NotImplementedError()` "
+                          "with your code.") from None
+    except AssertionError as err:
+        hint = f"\n   Hint: {ex.hint}" if ex.hint else ""
+        raise CheckFailed(f"{exercise_id}: {err}{hint}") from None
+    except Exception as err:  # the learner's code crashed inside the test
+        raise CheckFailed(f"{exercise_id}: your code raised {type(err).__name__}: {err}") from None
+    print(f"\u2705 {exercise_id}: all public checks passed.")
+    return True
