@@ -10,6 +10,7 @@ train a new head" take seconds instead of minutes.
 from __future__ import annotations
 
 import copy
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
@@ -108,9 +109,22 @@ def _cached_run(prefix: nn.Module, x: Tensor, device: torch.device, cache: dict 
     # A parameter's _version grows with every in-place update, so retrained weights miss the cache.
     key = (tuple(id(m) for m in prefix), tuple(p._version for p in prefix.parameters()),
            x.data_ptr(), tuple(x.shape))
-    if key not in cache:  # keep x alive too, so its memory (and data_ptr) cannot be reused
-        cache[key] = (x, _run(prefix, x, device))
-    return cache[key][1]
+    if key not in cache:  # keep x and the modules alive too, so their memory and ids cannot be reused
+        cache[key] = (tuple(prefix), x, _run(prefix, x, device))
+    return cache[key][-1]
+
+
+def _make_schedule(opt: torch.optim.Optimizer, schedule: str, total_steps: int):
+    """A per-step learning-rate multiplier: constant, or one cycle (linear warm-up, cosine decay)."""
+    if schedule == "constant":
+        factor = lambda step: 1.0  # noqa: E731
+    elif schedule == "onecycle":
+        warm = max(1, int(0.2 * total_steps))
+        factor = lambda step: (step + 1) / warm if step < warm else \
+            0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, total_steps - warm)))  # noqa: E731
+    else:
+        raise ValueError(f"unknown schedule {schedule!r}; use 'constant' or 'onecycle'")
+    return torch.optim.lr_scheduler.LambdaLR(opt, factor)
 
 
 def _make_optimizer(model: nn.Module, lr: float | list[dict], optimizer: str,
@@ -132,6 +146,7 @@ def _make_optimizer(model: nn.Module, lr: float | list[dict], optimizer: str,
 
 def fit(model: nn.Module, train: Data, val: Data | None = None, *, epochs: int = 5,
         lr: float | list[dict] = 1e-3, batch_size: int = 64, optimizer: str = "adam",
+        schedule: str = "constant",
         weight_decay: float = 0.0, patience: int | None = None, seed: int = 0,
         device: str | torch.device | None = None, cache_frozen: bool = True,
         augment: Callable[[Tensor], Tensor] | None = None, show_progress: bool = True,
@@ -140,6 +155,8 @@ def fit(model: nn.Module, train: Data, val: Data | None = None, *, epochs: int =
     """Train ``model`` on ``train`` with cross-entropy; return its :class:`History`.
 
     - ``lr``: one learning rate, or parameter groups with their own ``lr`` (layer-wise rates).
+    - ``schedule``: ``"constant"``, or ``"onecycle"``: warm up over the first 20% of the steps,
+      then a cosine decay to zero (fastai's default; it trains fast at a high peak rate).
     - ``val``: if given, accuracy is measured after every epoch, the best weights are restored at
       the end, and ``patience`` epochs without improvement stop training early.
     - ``cache_frozen``: run a frozen bottom of the network once instead of every step (ignored with
@@ -153,22 +170,25 @@ def fit(model: nn.Module, train: Data, val: Data | None = None, *, epochs: int =
     x, y = as_tensors(train)
     if len(x) == 0:
         raise ValueError("the training set is empty")
-    x, y = x.to(device), y.to(device)
-    val_xy = tuple(t.to(device) for t in as_tensors(val)) if val is not None else None
+    val_xy = as_tensors(val) if val is not None else None
 
     history = History()
     top: nn.Module = model
     k = frozen_prefix_length(model) if cache_frozen and augment is None else 0
     if isinstance(model, nn.Sequential) and k == len(model):
         raise ValueError("nothing to train: every layer is frozen")
-    if k:
+    if k:  # cache on the caller's tensors (not on copies moved to the device), so the next fit hits
         prefix, top = model[:k], model[k:]
         x = _cached_run(prefix, x, device, feature_cache)
         if val_xy is not None:
             val_xy = (_cached_run(prefix, val_xy[0], device, feature_cache), val_xy[1])
         history.cached_layers = k
+    x, y = x.to(device), y.to(device)
+    if val_xy is not None:
+        val_xy = tuple(t.to(device) for t in val_xy)
 
     opt = _make_optimizer(top, lr, optimizer, weight_decay)
+    scheduler = _make_schedule(opt, schedule, epochs * math.ceil(len(x) / batch_size))
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)  # dropout masks
     best_acc, best_state, stale, steps = -1.0, None, 0, 0
@@ -188,6 +208,7 @@ def fit(model: nn.Module, train: Data, val: Data | None = None, *, epochs: int =
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            scheduler.step()
             total_loss += loss.detach() * len(yb)
             correct += (logits.argmax(1) == yb).sum()
             steps += 1

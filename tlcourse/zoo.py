@@ -26,7 +26,7 @@ MANIFEST = DATA_DIR / "coursenet.json"
 REBUILD = "Rebuild it with `tlcourse pretrain` (about a minute on a laptop CPU)."
 
 #: The recipe of the shipped checkpoint; ``tlcourse pretrain`` uses it unchanged.
-RECIPE = {"domain": "glyphs", "epochs": 4, "lr": 2e-3, "batch_size": 128, "seed": 0}
+RECIPE = {"domain": "glyphs", "epochs": 6, "lr": 3e-3, "batch_size": 128, "schedule": "onecycle", "seed": 0}
 
 #: torchvision ImageNet backbones the course knows how to use (online option).
 BACKBONES = ("resnet18", "vgg11", "alexnet")
@@ -52,6 +52,10 @@ def manifest() -> dict:
         raise CheckpointError(f"cannot read {MANIFEST} ({err}). {REBUILD}") from None
 
 
+def _first_line(err: BaseException) -> str:
+    return f"{type(err).__name__}: {(str(err).strip().splitlines() or [''])[0][:200]}"
+
+
 def load_pretrained(path: Path | None = None, verify: bool = True) -> CourseNet:
     """The course network trained on the source domain, in eval mode, with ``.classes`` set."""
     path = Path(path) if path else CHECKPOINT
@@ -66,8 +70,8 @@ def load_pretrained(path: Path | None = None, verify: bool = True) -> CourseNet:
         blob = torch.load(path, map_location="cpu", weights_only=True)
         net = CourseNet(**blob["config"])
         net.load_state_dict(blob["state_dict"])
-    except Exception as err:
-        raise CheckpointError(f"cannot load {path} ({type(err).__name__}: {err}). {REBUILD}") from None
+    except Exception as err:  # torch's own message can run to many lines: keep its first
+        raise CheckpointError(f"cannot load {path} ({_first_line(err)}). {REBUILD}") from None
     net.classes = list(blob["classes"])
     return net.eval()
 
@@ -88,7 +92,8 @@ def pretrain(out: Path | None = None, epochs: int | None = None, seed: int | Non
     net = CourseNet(num_classes=len(train.classes))
     start = time.perf_counter()
     history = fit(net, train, val, epochs=recipe["epochs"], lr=recipe["lr"], batch_size=recipe["batch_size"],
-                  seed=recipe["seed"], device=get_device(), show_progress=show_progress)
+                  schedule=recipe["schedule"], seed=recipe["seed"], device=get_device(),
+                  show_progress=show_progress)
     seconds = time.perf_counter() - start
     net.cpu().eval()
     report = {"val_acc": history.best["val_acc"], "test_acc": evaluate(net, test)["acc"],
@@ -123,11 +128,18 @@ def imagenet_backbone(name: str = "resnet18", timeout: float = 10.0) -> nn.Modul
     model = torchvision.models.get_model(name, weights=None)
     cached = _torch_checkpoint_dir() / os.path.basename(weights.url)
     if cached.exists():
-        model.load_state_dict(torch.load(cached, map_location="cpu", weights_only=True))
+        try:
+            model.load_state_dict(torch.load(cached, map_location="cpu", weights_only=True))
+        except Exception as err:
+            raise RuntimeError(f"the cached weights {cached} are unreadable ({_first_line(err)}); "
+                               f"delete it and run again to download them afresh") from None
         return model.eval()
+    from tlcourse.domains.online import check_connection
+
     old = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(timeout)
     try:
+        check_connection(weights.url, timeout)  # bounded even when a name lookup never answers
+        socket.setdefaulttimeout(timeout)
         model.load_state_dict(weights.get_state_dict(progress=False))
     except OSError as err:  # URLError, timeouts and DNS failures are all OSErrors
         raise ConnectionError(
