@@ -23,6 +23,24 @@ def _pretrain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _release(args: argparse.Namespace) -> int:
+    from tlcourse.grading.release import release
+
+    for path in release(args.notebooks, args.out):
+        print(f"released {path}")
+    return 0
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from tlcourse.grading.grade import grade
+    from tlcourse.grading.limits import Limits
+
+    limits = Limits(cell_timeout=args.timeout, max_time=args.max_time, memory_mb=args.memory)
+    preload = tuple(m for m in args.preload.split(",") if m)
+    grade(args.submissions, [args.source], args.out, args.feedback, args.jobs, limits, preload, args.keep)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tlcourse", description="Tools of the transfer learning course.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -35,6 +53,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
     p.add_argument("--seed", type=int, default=None, help="override the recipe's seed")
     p.set_defaults(func=_pretrain)
+
+    p = sub.add_parser("release", help="write student copies of the notebooks (no solutions, no hidden tests)")
+    p.add_argument("notebooks", nargs="*", type=Path, default=[Path("notebooks")],
+                   help="notebook files or folders (default: notebooks/)")
+    p.add_argument("--out", type=Path, default=Path("release"), help="output folder (default: release/)")
+    p.set_defaults(func=_release)
+
+    from tlcourse.grading.limits import Limits
+    from tlcourse.grading.seal import PRELOAD
+
+    d = Limits()
+    p = sub.add_parser("grade", help="autograde submissions in sandboxed kernels; write a CSV and feedback",
+                       description="SUBMISSIONS: notebook files (student = file name), folders of one student's "
+                       "notebooks (student = folder name), or folders of those. See tlcourse/grading/README.md.")
+    p.add_argument("submissions", nargs="+", type=Path, help="submission files or folders")
+    p.add_argument("--source", type=Path, default=Path("notebooks"),
+                   help="the instructor notebooks, with solutions and hidden tests (default: notebooks/)")
+    p.add_argument("--out", type=Path, default=Path("grades.csv"), help="the CSV to write (default: grades.csv)")
+    p.add_argument("--feedback", type=Path, default=None, help="folder for one feedback file per student "
+                   "(default: feedback/ beside the CSV)")
+    p.add_argument("--jobs", type=int, default=None, help="notebooks graded in parallel (default: CPU count)")
+    p.add_argument("--timeout", type=float, default=d.cell_timeout, help=f"seconds per cell (default {d.cell_timeout:.0f})")
+    p.add_argument("--max-time", type=float, default=d.max_time,
+                   help=f"seconds per notebook, restarts included (default {d.max_time:.0f})")
+    p.add_argument("--memory", type=int, default=d.memory_mb,
+                   help=f"address-space limit of each kernel in MB (default {d.memory_mb}; torch alone maps ~3500)")
+    p.add_argument("--preload", default=",".join(PRELOAD),
+                   help="modules imported and snapshotted before student code (default: %(default)s)")
+    p.add_argument("--keep", action="store_true", help="keep the working folders (for debugging the grader)")
+    p.set_defaults(func=_grade)
     return parser
 
 

@@ -64,11 +64,15 @@ def train_one(strategy: str, target: str, n_per_class: int, seed: int = 0, steps
 
 
 def compare(targets: Iterable[str], sizes: Iterable[int], seeds: Iterable[int] = (0,),
-            strategies: Iterable[str] = STRATEGIES, steps: int = 300, show_progress: bool = True) -> list[dict]:
-    """Every strategy x target x size x seed; one result row each."""
+            strategies: Iterable[str] = STRATEGIES, steps: int = 300, test_per_class: int | None = 100,
+            show_progress: bool = True) -> list[dict]:
+    """Every strategy x target x size x seed; one result row each.
+
+    Scores use ``test_per_class`` test images per class (a fixed subset; ``None`` = the whole split).
+    """
     pretrained = zoo.load_pretrained()
     jobs = [(t, n, s, k) for t in targets for n in sizes for s in seeds for k in strategies]
-    tests = {t: domains.load(t, "test") for t in {job[0] for job in jobs}}
+    tests = {t: domains.load(t, "test", n_per_class=test_per_class) for t in {job[0] for job in jobs}}
     rows = []
     for target, n, seed, strategy in progress(jobs, desc="runs", enabled=show_progress):
         rows.append(train_one(strategy, target, n, seed, steps=steps, pretrained=pretrained, test=tests[target]))
@@ -96,7 +100,7 @@ def cut_sweep(target: str, n_per_class: int, cuts: Iterable[str] = ("conv1", "co
               seeds: Iterable[int] = (0,), steps: int = 300) -> list[dict]:
     """Strategy (b) with the frozen body cut after each layer in ``cuts``: where should we cut?"""
     pretrained = zoo.load_pretrained()
-    test = domains.load(target, "test")
+    test = domains.load(target, "test", n_per_class=100)
     return [dict(train_one(STRATEGIES[1], target, n_per_class, seed, steps=steps, cut=cut,
                            pretrained=pretrained, test=test), cut=cut)
             for cut in cuts for seed in seeds]

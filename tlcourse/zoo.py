@@ -104,7 +104,7 @@ def pretrain(out: Path | None = None, epochs: int | None = None, seed: int | Non
     os.replace(tmp, out)
     report["sha256"] = sha256(out)
     if out == CHECKPOINT:
-        MANIFEST.write_text(json.dumps(report, indent=2) + "\n")
+        MANIFEST.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     net.classes = list(train.classes)
     return net, report
 

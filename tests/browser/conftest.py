@@ -1,0 +1,80 @@
+"""One JupyterLab server and one chromium page for the whole browser suite.
+
+The server serves a temporary copy of ``notebooks/`` (so outputs a run leaves in the browser can
+never reach the repository) plus the deliberately broken notebooks of the test of the test.
+Screenshots go to ``build/browser/``. Everything is skipped, with the reason, where Debian's
+chromium or Python Playwright is missing.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from lab_driver import CHROMIUM, Lab, LabServer, launch_browser
+from broken_notebooks import write_broken_notebooks
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "build" / "browser"
+
+
+@pytest.fixture(scope="session")
+def playwright_api():
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (`apt-get install chromium`, as root) "
+                    "to run the browser test")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("Python Playwright is not installed (`pip install -e '.[dev]'`)")
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory) -> Path:
+    """A copy of the lessons and the broken notebooks, in one folder JupyterLab serves."""
+    folder = tmp_path_factory.mktemp("notebooks")
+    for path in sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        shutil.copy(path, folder / path.name)
+    write_broken_notebooks(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def lab(playwright_api, served, tmp_path_factory):
+    work = tmp_path_factory.mktemp("jupyterlab")
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+    server = LabServer(served, work).start()
+    context = None
+    try:
+        context = launch_browser(playwright_api, work / "chromium-profile")
+        driver = Lab(context.new_page(), server, ARTIFACTS)
+        driver.open_lab()
+        yield driver
+    finally:
+        if context is not None:
+            context.close()
+        server.stop()
+        if (work / "jupyterlab.log").exists():
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            shutil.copy(work / "jupyterlab.log", ARTIFACTS / "jupyterlab.log")
+
+
+@pytest.fixture
+def notebook(lab):
+    """Open a notebook by name (``notebook("00_start_here.ipynb")``); closed and its kernel stopped after."""
+    opened = []
+
+    def open_(name: str) -> Lab:
+        lab.open_notebook(name)
+        opened.append(name)
+        return lab
+
+    yield open_
+    for name in opened:
+        try:
+            lab.close_notebook(name)
+        finally:
+            lab.server.shutdown_kernels()

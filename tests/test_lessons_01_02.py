@@ -1,0 +1,113 @@
+"""The claims lessons 01 and 02 make in prose, checked over 3 seeds at the notebooks' defaults.
+
+Each test repeats the notebook's computation through the same library calls; the bands are the
+notebooks' own asserts.
+"""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from tlcourse import domains, shift, zoo
+from tlcourse.models import CourseNet
+from tlcourse.probe import linear_probe, probe_accuracy, shared_class_accuracy
+from tlcourse.runtime import seed_everything
+from tlcourse.train import embed, fit
+
+SEEDS = [0, 1, 2]
+N = 300  # lesson 01's `n`
+STRENGTHS = [0.0, 0.25, 0.5, 0.75, 1.0]
+PAIRS = [("glyphs", "letters"), ("glyphs", "handwritten"), ("glyphs", "digits-on-photos"), ("glyphs", "photos")]
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def net():
+    return zoo.load_pretrained()
+
+
+# ---- lesson 01 ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_lesson01_near_pair_ranks_below_far_pair(net, seed):
+    ranked = shift.rank_pairs(PAIRS, model=net, n=N, seed=seed)
+    by_target = {r.target: r for r in ranked}
+    near, far = by_target["letters"], by_target["photos"]
+    assert ranked[0].target == "letters" and min(ranked, key=lambda r: r.a_distance).target == "letters"
+    assert near.mmd < far.mmd and near.a_distance < far.a_distance
+    pixel = {t: shift.mmd(shift.features(s, n=N, seed=seed), shift.features(t, n=N, seed=seed + 1)) for s, t in PAIRS}
+    assert min(pixel, key=pixel.get) == "letters" and pixel["letters"] < pixel["photos"]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_lesson01_three_shifts(net, seed):
+    train = domains.load("digits-printed", "train", n_per_class=50, seed=seed)
+    test = domains.load("digits-printed", "test")
+    hand = domains.load("handwritten", "test")
+    f_train, f_test = embed(net, train), embed(net, test)
+    acc_source = probe_accuracy(f_train, train.y, f_test, test.y)
+    acc_hand = probe_accuracy(f_train, train.y, embed(net, hand), hand.y)
+    shifted = shift.label_shift(test, [4, 4, 4, 4, 4, 1, 1, 1, 1, 1], seed=seed)
+    acc_label = probe_accuracy(f_train, train.y, embed(net, shifted), shifted.y)
+    acc_parity = probe_accuracy(f_train, train.y % 2, f_test, test.y % 2)
+    acc_concept = probe_accuracy(f_train, train.y % 2, f_test, (test.y >= 5).long())
+    assert acc_source > 0.9 and acc_hand < acc_source - 0.2
+    assert abs(acc_label - acc_source) < 0.05
+    assert acc_concept < acc_parity - 0.2 and abs(acc_concept - 0.6) < 0.1
+
+    def input_mmd(a, b):
+        return shift.mmd(shift.features(a, net, n=N, seed=seed), shift.features(b, net, n=N, seed=seed + 1))
+    half = torch.randperm(len(test), generator=torch.Generator().manual_seed(seed))
+    mmd_cov, mmd_label = input_mmd(test, hand), input_mmd(test, shifted)
+    mmd_concept = shift.mmd(f_test[half[:N]], f_test[half[N:2 * N]])
+    assert mmd_cov > 2 * mmd_label and abs(mmd_concept) < 0.01
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_lesson01_mmd_rises_with_strength(net, seed):
+    printed = domains.load("digits-printed", "val")
+    for name in ["digits-on-photos", "digits-rotated"]:
+        values = [shift.mmd(shift.features(printed, net, n=N, seed=seed),
+                            shift.features(domains.load(name, "val", strength=s), net, n=N, seed=seed + 1))
+                  for s in STRENGTHS]
+        assert abs(values[0]) < 0.01 and values[-1] > values[0] + 0.1, (name, values)
+        assert all(b > a - 0.01 for a, b in zip(values, values[1:])), (name, values)
+
+
+# ---- lesson 02 ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_lesson02_short_live_pretraining_learns(seed):
+    seed_everything(seed)
+    train = domains.load("glyphs", "train", n_per_class=100, seed=seed)
+    val = domains.load("glyphs", "val", n_per_class=20, seed=seed)
+    live = CourseNet(num_classes=len(train.classes))
+    history = fit(live, train, val, epochs=2, lr=1e-3, batch_size=32, seed=seed, show_progress=False)
+    assert history.best["val_acc"] > 5 / len(train.classes)
+
+
+def test_lesson02_checkpoint_and_the_handwritten_gap(net):
+    source_acc = shared_class_accuracy(net, domains.load("glyphs", "test"))
+    hand_acc = shared_class_accuracy(net, domains.load("handwritten", "test"))
+    printed_acc = shared_class_accuracy(net, domains.load("digits-printed", "test"))
+    assert source_acc > 0.9
+    assert 0.3 < hand_acc < printed_acc - 0.2
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_lesson02_linear_probe_gains(net, seed):
+    seed_everything(seed)
+    random_net = CourseNet(num_classes=len(net.classes)).eval()
+    gain, sets = {}, {}
+    for name in ["letters", "handwritten", "shapes", "photos"]:
+        train = domains.load(name, "train", n_per_class=20, seed=seed)
+        test = domains.load(name, "test", n_per_class=None if name == "handwritten" else 80, seed=seed)
+        sets[name] = train, test
+        gain[name] = linear_probe(net, train, test) - linear_probe(random_net, train, test)
+    assert gain["letters"] > 0.15 and gain["shapes"] > 0.15
+    assert min(gain["letters"], gain["shapes"]) > gain["photos"] + 0.1
+    assert all(g > -0.03 for g in gain.values()), gain
+    train, test = sets["letters"]
+    conv3_gap = linear_probe(net, train, test, "conv3") - linear_probe(random_net, train, test, "conv3")
+    assert gain["letters"] > conv3_gap + 0.05

@@ -1,0 +1,29 @@
+"""Domain adaptation: align a labelled source domain with an unlabelled target domain.
+
+One idea per module, each small enough to read in a lesson:
+
+- :mod:`~tlcourse.adapt.grl`: the gradient reversal layer and the DANN lambda schedule
+- :mod:`~tlcourse.adapt.discriminator`: the domain discriminator
+- :mod:`~tlcourse.adapt.dann`: the domain-adversarial loss (DANN)
+- :mod:`~tlcourse.adapt.mmd`: maximum mean discrepancy (multi-kernel Gaussian)
+- :mod:`~tlcourse.adapt.coral`: Deep CORAL
+- :mod:`~tlcourse.adapt.importance`: instance weights from a domain classifier's odds
+- :mod:`~tlcourse.adapt.net`: CourseNet split into features + head, with BatchNorm
+- :mod:`~tlcourse.adapt.loop`: one training loop with a pluggable alignment term
+"""
+from .coral import CORALLoss, coral_loss, covariance
+from .dann import DomainAdversarialLoss
+from .discriminator import DomainDiscriminator
+from .grl import GradientReverse, GradientReverseLayer, dann_lambda, grad_reverse
+from .importance import domain_classifier, effective_sample_size, importance_weights
+from .loop import METHODS, AdaptHistory, accuracy, adapt, features, make_aligner
+from .mmd import DEFAULT_SCALES, MMDLoss, gaussian_kernel, median_bandwidth, mmd2
+from .net import AdaptNet
+
+__all__ = [
+    "AdaptHistory", "AdaptNet", "CORALLoss", "DEFAULT_SCALES", "DomainAdversarialLoss",
+    "DomainDiscriminator", "GradientReverse", "GradientReverseLayer", "METHODS", "MMDLoss",
+    "accuracy", "adapt", "coral_loss", "covariance", "dann_lambda", "domain_classifier",
+    "effective_sample_size", "features", "gaussian_kernel", "grad_reverse", "importance_weights",
+    "make_aligner", "median_bandwidth", "mmd2",
+]

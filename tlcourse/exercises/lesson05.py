@@ -1,0 +1,63 @@
+"""Public tests of lesson 05 (what the layers learned): unpooling, a hand-made filter, which layer."""
+import torch
+import torch.nn.functional as F
+
+from tlcourse.grading.checks import exercise
+
+LAYERS = ("conv1", "conv2", "conv3")
+
+
+@exercise("lesson05.unpool", hint="Start from zeros of shape (N, C, H*W), put each pooled value at its "
+          "flat index with scatter_add_ along the last dimension, then reshape to (N, C, H, W).")
+def _(unpool):
+    x = torch.tensor([[1., 5., 2., 0.],
+                      [3., 4., 8., 1.],
+                      [0., 2., 1., 1.],
+                      [7., 1., 0., 6.]]).view(1, 1, 4, 4)
+    pooled, switches = F.max_pool2d(x, 2, return_indices=True)
+    got = unpool(pooled, switches, (4, 4))
+    assert isinstance(got, torch.Tensor), f"return a tensor, not {type(got).__name__}"
+    assert got.shape == (1, 1, 4, 4), f"the 4x4 example should give shape (1, 1, 4, 4), got {tuple(got.shape)}"
+    want = torch.tensor([[0., 5., 0., 0.], [0., 0., 8., 0.], [0., 0., 0., 0.], [7., 0., 0., 6.]]).view(1, 1, 4, 4)
+    assert torch.equal(got, want), (f"on the 4x4 example from the lesson, expected\n{want[0, 0]}\ngot\n{got[0, 0]}\n"
+                                    "each maximum must go back where it came from, zeros elsewhere")
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(2, 3, 6, 8, generator=g)
+    pooled, switches = F.max_pool2d(x, 2, return_indices=True)
+    got = unpool(pooled, switches, (6, 8))
+    assert got.shape == (2, 3, 6, 8), f"a (2, 3, 3, 4) input with output_size (6, 8) should give (2, 3, 6, 8), " \
+                                      f"got {tuple(got.shape)}: keep the batch and channel dimensions"
+    assert torch.equal(got, F.max_unpool2d(pooled, switches, 2, output_size=(6, 8))), \
+        "on a random batch your result differs from torch's F.max_unpool2d"
+
+
+@exercise("lesson05.edge_filter", hint="Positive weights where the ink should be (top row), negative where the "
+          "background should be (bottom row), and weights that sum to 0 so a flat patch gives 0.")
+def _(edge_filter):
+    filt = edge_filter()
+    assert isinstance(filt, torch.Tensor), f"give a torch tensor, not {type(filt).__name__}"
+    assert filt.shape == (3, 3), f"a conv1 filter of the course network is 3x3, got shape {tuple(filt.shape)}"
+    filt = filt.float()
+    assert abs(float(filt.sum())) < 1e-4, \
+        f"your weights sum to {float(filt.sum()):.3f}: a flat image (all ink or all background) must give 0"
+    images = torch.zeros(4, 1, 12, 12)
+    images[0, :, :6] = 1      # ink above, background below: the edge to detect
+    images[1, :, 6:] = 1      # background above, ink below
+    images[2, :, :, :6] = 1   # a vertical edge
+    images[3] = 0.5           # flat grey
+    response = F.relu(F.conv2d(images, filt.view(1, 1, 3, 3))).amax((1, 2, 3))
+    best = float(response[0])
+    assert best > 0, "your filter does not respond at all to ink above background"
+    for i, what in [(1, "background above ink"), (2, "a vertical edge")]:
+        assert float(response[i]) < 0.5 * best, (f"your filter responds to {what} ({float(response[i]):.2f}) "
+                                                 f"almost as much as to ink above background ({best:.2f})")
+
+
+@exercise("lesson05.which_layer", hint="Look at how large and how complex each pattern is: the receptive "
+          "field grows from 3x3 (conv1) to 8x8 (conv2) to 18x18 (conv3).")
+def _(which_layer):
+    answer = which_layer()
+    assert isinstance(answer, dict), f"answer with a dict like {{'A': 'conv2', ...}}, not {type(answer).__name__}"
+    assert set(answer) == {"A", "B", "C"}, f"give one layer for each of 'A', 'B', 'C'; your keys: {sorted(answer)}"
+    assert sorted(answer.values()) == list(LAYERS), \
+        f"each of {', '.join(LAYERS)} appears exactly once; you gave {sorted(answer.values())}"

@@ -1,0 +1,61 @@
+"""Public tests of lesson 07 (feature- and instance-based transfer)."""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from tlcourse.grading.checks import exercise
+
+
+def _reference_mmd2(x, y, sigma):
+    k = lambda a, b: torch.exp(-torch.cdist(a, b) ** 2 / (2 * sigma**2))
+    m, n = len(x), len(y)
+    kxx, kyy = k(x, x), k(y, y)
+    return ((kxx.sum() - kxx.trace()) / (m * (m - 1)) + (kyy.sum() - kyy.trace()) / (n * (n - 1))
+            - 2 * k(x, y).mean())
+
+
+@exercise("lesson07.mmd", hint="k(a, b) = exp(-||a - b||^2 / (2 sigma^2)) for all pairs "
+          "(torch.cdist); leave out the diagonal of k(x, x) and k(y, y) for the unbiased estimate.")
+def _mmd(mmd2_gaussian) -> None:
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(7, 3, generator=g), torch.randn(5, 3, generator=g) + 0.5
+    got = mmd2_gaussian(x, y, 1.5)
+    assert torch.is_tensor(got) and got.dim() == 0, "return a 0-d tensor"
+    want = _reference_mmd2(x, y, 1.5)
+    biased = (torch.exp(-torch.cdist(x, x) ** 2 / 4.5).mean() + torch.exp(-torch.cdist(y, y) ** 2 / 4.5).mean()
+              - 2 * torch.exp(-torch.cdist(x, y) ** 2 / 4.5).mean())
+    if torch.isclose(got, biased, atol=1e-5):
+        raise AssertionError("you computed the biased estimate: leave out the i = j terms")
+    assert torch.isclose(got, want, atol=1e-5), f"expected {want.item():.5f}, got {got.item():.5f}"
+    a, b = torch.randn(400, 2, generator=g), torch.randn(400, 2, generator=g)
+    assert abs(mmd2_gaussian(a, b, 1.0).item()) < 0.01, "two samples of one distribution should give ~0"
+
+
+@exercise("lesson07.coral", hint="C = (f - f.mean(0)).T @ (f - f.mean(0)) / (n - 1) for each domain; "
+          "loss = ((C_s - C_t) ** 2).sum() / (4 * d * d)")
+def _coral(coral) -> None:
+    g = torch.Generator().manual_seed(1)
+    fs, ft = torch.randn(20, 4, generator=g), 2 * torch.randn(15, 4, generator=g)
+    got = coral(fs, ft)
+    assert torch.is_tensor(got) and got.dim() == 0, "return a 0-d tensor"
+    cov = lambda f: (f - f.mean(0)).T @ (f - f.mean(0)) / (len(f) - 1)
+    want = ((cov(fs) - cov(ft)) ** 2).sum() / (4 * 16)
+    assert torch.isclose(got, want, rtol=1e-4), f"expected {want.item():.5f}, got {got.item():.5f}"
+    assert coral(fs, fs + 3.0).abs().item() < 1e-6, "a shifted copy has the same covariance: the loss should be 0"
+
+
+@exercise("lesson07.weights", hint="odds = p / (1 - p); multiply by n_source / n_target; "
+          "clip with torch.clamp(max=clip); divide by the mean.")
+def _weights(weights_from_probs) -> None:
+    p = torch.tensor([0.5, 0.2, 0.8, 0.99])
+    got = torch.as_tensor(weights_from_probs(p, 4, 2, 1000.0), dtype=torch.float64)
+    assert got.shape == (4,), f"one weight per source sample: expected shape (4,), got {tuple(got.shape)}"
+    raw = (p / (1 - p)).double() * 2
+    assert torch.allclose(got, raw / raw.mean(), rtol=1e-4), (
+        f"expected {[round(v, 3) for v in (raw / raw.mean()).tolist()]}, got {[round(v, 3) for v in got.tolist()]}")
+    clipped = torch.as_tensor(weights_from_probs(p, 4, 2, 3.0), dtype=torch.float64)
+    want = raw.clamp(max=3.0)
+    assert torch.allclose(clipped, want / want.mean(), rtol=1e-4), "clip the weights first, then normalise to mean 1"
+    assert math.isclose(float(clipped.mean()), 1.0, rel_tol=1e-5), "the weights should average to 1"

@@ -1,0 +1,14 @@
+"""The limits each graded notebook runs under (``tlcourse grade --timeout/--max-time/--memory``)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Limits:
+    cell_timeout: float = 300.0  # wall-clock seconds per cell; then the cell is interrupted
+    max_time: float = 1800.0  # wall-clock seconds per notebook, restarts included
+    memory_mb: int = 8192  # address space of the kernel (RLIMIT_AS); importing torch alone maps ~3.5 GB
+    file_mb: int = 1024  # largest file the kernel may write
+    threads: int = 1  # BLAS/OpenMP threads per kernel (set by grade() to CPUs // jobs)
+    restarts: int = 2  # new kernels after one hangs or dies

@@ -1,0 +1,155 @@
+"""The learning-rate finder: one short training run whose learning rate grows exponentially.
+
+Start with a tiny rate and multiply it by the same factor after every mini-batch. While the rate is
+too small the loss barely moves; then it falls faster and faster; past a good rate it turns and
+explodes. We record the loss at every step, smooth it (an exponential moving average, corrected for
+its start at zero), and suggest a rate from the curve:
+
+- ``"min/10"`` (the default): a tenth of the rate at the lowest smoothed loss, a step back from the
+  edge of divergence;
+- ``"steepest"``: where the smoothed loss falls fastest per decade of learning rate (measured over
+  half a decade, so that batch-to-batch noise does not decide it): a more cautious choice.
+
+The sweep trains a **copy** of the trainable part of the model, so the model itself is unchanged. A
+frozen bottom is run once (as in :func:`tlcourse.train.fit`) and shared, not copied.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from tlcourse.runtime import get_device
+from tlcourse.train import Data, _cached_run, _make_optimizer, as_tensors, frozen_prefix_length
+
+METHODS = ("steepest", "min/10")
+
+
+@dataclass
+class LRFinderResult:
+    """What a sweep measured: the rate and loss at every step, and the suggested rate."""
+
+    lrs: list[float]
+    losses: list[float]
+    smoothed: list[float]
+    steepest_lr: float
+    min_loss_lr: float
+    method: str = "min/10"
+
+    @property
+    def suggestion(self) -> float:
+        """The suggested learning rate for the chosen ``method``."""
+        return self.steepest_lr if self.method == "steepest" else self.min_loss_lr / 10
+
+    def plot(self, ax=None, title: str = "Learning-rate finder"):
+        """Raw and smoothed loss against the learning rate (log scale), with the suggestions marked."""
+        import matplotlib.pyplot as plt
+
+        ax = ax or plt.gca()
+        ax.plot(self.lrs, self.losses, color="0.75", lw=1, label="loss per batch")
+        ax.plot(self.lrs, self.smoothed, color="C0", lw=2, label="smoothed loss")
+        for lr, name, color in [(self.steepest_lr, "steepest descent", "C2"),
+                                (self.min_loss_lr / 10, "min / 10", "C3")]:
+            ax.axvline(lr, color=color, ls="--", lw=1.2, label=f"{name}: {lr:.1e}")
+        top = max(self.smoothed[0], min(self.smoothed)) * 1.6
+        ax.set(xscale="log", xlabel="learning rate", ylabel="training loss", title=title,
+               ylim=(min(self.losses) * 0.9, top))
+        ax.legend(fontsize="small")
+        return ax
+
+
+def _ema(values: list[float], beta: float) -> list[float]:
+    """Exponential moving average with bias correction (the first values are not pulled to 0)."""
+    avg, out = 0.0, []
+    for i, v in enumerate(values, start=1):
+        avg = beta * avg + (1 - beta) * v
+        out.append(avg / (1 - beta ** i))
+    return out
+
+
+def _steepest(lrs: list[float], smoothed: list[float], decades: float = 0.5) -> float:
+    """The rate where the smoothed loss falls fastest per decade of learning rate, before its minimum.
+
+    The slope is a central difference over ``decades`` of learning rate: over single steps it
+    would follow the batch-to-batch noise of the first, tiny rates.
+    """
+    logs = np.log10(lrs)
+    end = int(np.argmin(smoothed)) + 1
+    w = max(1, round(decades / 2 * (len(lrs) - 1) / max(logs[-1] - logs[0], 1e-12)))
+    centre = np.arange(w, end - w)
+    if len(centre) == 0:  # the minimum comes too early to measure a slope before it
+        return lrs[end - 1] / 10
+    loss = np.asarray(smoothed)
+    slope = (loss[centre + w] - loss[centre - w]) / (logs[centre + w] - logs[centre - w])
+    return lrs[int(centre[np.argmin(slope)])]
+
+
+def lr_find(model: torch.nn.Module, train: Data, *, start_lr: float = 1e-7, end_lr: float = 10.0,
+            num_steps: int = 100, batch_size: int = 64, optimizer: str = "adam", beta: float = 0.9,
+            diverge: float = 4.0, method: str = "min/10", seed: int = 0,
+            device: str | torch.device | None = None, feature_cache: dict | None = None) -> LRFinderResult:
+    """Sweep the learning rate from ``start_lr`` to ``end_lr`` over ``num_steps`` mini-batches.
+
+    Stops early once the smoothed loss exceeds ``diverge`` times its minimum. ``model`` is not
+    changed. Use ``result.suggestion`` as ``lr=`` of :func:`tlcourse.train.fit` and
+    ``result.plot()`` to see why.
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; use one of {METHODS}")
+    if not 0 < start_lr < end_lr:
+        raise ValueError(f"need 0 < start_lr < end_lr, got start_lr={start_lr}, end_lr={end_lr}")
+    if num_steps < 5:
+        raise ValueError(f"num_steps must be at least 5 to draw a curve, got {num_steps}")
+    device = torch.device(device) if device is not None else get_device()
+    x, y = as_tensors(train)
+    if len(x) == 0:
+        raise ValueError("the training set is empty")
+    model.to(device)
+    k = frozen_prefix_length(model)
+    if k == len(model):
+        raise ValueError("nothing to train: every layer is frozen")
+    if k:  # the frozen bottom is shared and run once; only the top is copied and trained
+        x = _cached_run(model[:k], x, device, feature_cache)
+        top = copy.deepcopy(model[k:])
+    else:
+        top = copy.deepcopy(model)
+    x, y = x.to(device), y.to(device)
+    opt = _make_optimizer(top, start_lr, optimizer, weight_decay=0.0)
+    factor = (end_lr / start_lr) ** (1 / (num_steps - 1))
+    generator = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+
+    lrs, losses, avg, best = [], [], 0.0, math.inf
+    top.train()
+    batches: list[torch.Tensor] = []
+    for step in range(num_steps):
+        if not batches:
+            batches = list(torch.randperm(len(x), generator=generator).split(batch_size))
+        idx = batches.pop(0).to(device)
+        lr = start_lr * factor ** step
+        for group in opt.param_groups:
+            group["lr"] = lr
+        loss = F.cross_entropy(top(x[idx]), y[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        value = loss.item()
+        if not math.isfinite(value):
+            break
+        lrs.append(lr)
+        losses.append(value)
+        avg = beta * avg + (1 - beta) * value
+        smooth = avg / (1 - beta ** len(losses))  # as in _ema, one step at a time
+        best = min(best, smooth)
+        if smooth > diverge * best and step > 2:
+            break
+    if len(losses) < 3:
+        raise RuntimeError(f"the loss diverged right away at lr={start_lr:g}; lower start_lr")
+    smoothed = _ema(losses, beta)
+    return LRFinderResult(lrs=lrs, losses=losses, smoothed=smoothed,
+                          steepest_lr=_steepest(lrs, smoothed),
+                          min_loss_lr=lrs[int(np.argmin(smoothed))], method=method)
