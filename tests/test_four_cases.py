@@ -45,7 +45,8 @@ def test_winners_and_steps_to_reach_read_the_rows():
 @pytest.mark.slow
 def test_claims_of_lesson_03_over_three_seeds():
     """Small, similar target: transfer wins by >= 15 points; it gains less on the different target."""
-    rows = fc.compare(["letters", "photos"], [5], seeds=[0, 1, 2], steps=200, show_progress=False)
+    rows = fc.compare(["letters", "photos"], [5], seeds=[0, 1, 2], steps=120, test_per_class=50,
+                      show_progress=False)
     means = fc.mean_over_seeds(rows)
 
     def gain(target):

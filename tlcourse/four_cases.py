@@ -84,7 +84,7 @@ def val_curve(strategy: str, target: str, n_per_class: int, seed: int = 0, epoch
     """(gradient steps so far, validation accuracy) after every epoch: how fast a strategy learns."""
     pretrained = zoo.load_pretrained()
     train = domains.load(target, "train", n_per_class=n_per_class, seed=seed)
-    val = domains.load(target, "val")
+    val = domains.load(target, "val", n_per_class=50)
     seed_everything(seed)
     net = build(strategy, pretrained, len(train.classes))
     history = fit(net, train, val, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, show_progress=False)
