@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from tlcourse.adapt import (AdaptNet, CORALLoss, DomainAdversarialLoss, DomainDiscriminator,
-                            GradientReverseLayer, MMDLoss, adapt, coral_loss, covariance,
-                            dann_lambda, effective_sample_size, grad_reverse, importance_weights,
-                            make_aligner, mmd2)
+from tlcourse.adapt import (AdaptNet, CORALLoss, DomainAdversarialLoss, DomainBatchNorm,
+                            DomainDiscriminator, GradientReverseLayer, MMDLoss, accuracy, adabn, adapt,
+                            coral_loss, covariance, dann_lambda, effective_sample_size, grad_reverse,
+                            importance_weights, make_aligner, mmd2)
 from tlcourse.models import CourseNet
 
 
@@ -191,20 +191,51 @@ def test_adaptnet_shares_coursenet_layers_and_splits_where_asked():
     assert model.features.conv1 is net.conv1 and model.head.fc3 is net.fc3
     assert model.features(torch.rand(3, 1, 28, 28)).shape == (3, 128)
     assert model(torch.rand(3, 1, 28, 28)).shape == (3, 10)
-    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules()) == 3
-    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in AdaptNet(batch_norm=False).modules())
+    assert sum(isinstance(m, DomainBatchNorm) for m in model.modules()) == 5
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in AdaptNet(norm="batch").modules()) == 3
+    assert not any(isinstance(m, (DomainBatchNorm, torch.nn.BatchNorm1d, torch.nn.BatchNorm2d))
+                   for m in AdaptNet(norm=None).modules())
     for split, width in [("conv3", 576), ("fc1", 256), ("fc2", 128)]:
         m = AdaptNet(split=split)
         assert m.feature_dim == width and m.features(torch.rand(2, 1, 28, 28)).shape == (2, width)
         assert m(torch.rand(2, 1, 28, 28)).shape == (2, 10)
-    # without BatchNorm, the split network computes exactly what the CourseNet computes
+    # without normalisation, the split network computes exactly what the CourseNet computes
     net = CourseNet(10).eval()
     x = torch.rand(4, 1, 28, 28)
-    torch.testing.assert_close(AdaptNet(net=net, batch_norm=False, split="conv3").eval()(x), net(x))
+    torch.testing.assert_close(AdaptNet(net=net, norm=None, split="conv3").eval()(x), net(x))
     with pytest.raises(ValueError, match="width"):
         AdaptNet(net=CourseNet(10, width=2))
     with pytest.raises(ValueError, match="split"):
         AdaptNet(split="conv9")
+    with pytest.raises(ValueError, match="norm"):
+        AdaptNet(norm="layer")
+
+
+def test_domain_batchnorm_keeps_one_set_of_statistics_per_domain():
+    torch.manual_seed(0)
+    model = AdaptNet(split="conv3").train()
+    bright, dark = 0.8 + 0.2 * torch.rand(32, 1, 28, 28), 0.2 * torch.rand(32, 1, 28, 28)
+    with model.domain("target"):
+        model.features(bright)
+    with model.domain("source"):
+        model.features(dark)
+    bn = model.features.bn_conv1
+    assert bn.domain == 0  # the context restores the previous domain
+    src, tgt = bn.stats[0].running_mean, bn.stats[1].running_mean
+    assert not torch.allclose(src, tgt)
+    with pytest.raises(ValueError, match="domain"):
+        with model.domain("test"):
+            pass
+    # AdaBN re-estimates only the target statistics
+    before = src.clone()
+    adabn(model, bright)
+    torch.testing.assert_close(model.features.bn_conv1.stats[0].running_mean, before)
+    model.eval()
+    with model.domain("target"):
+        out = model.features.bn_conv1(model.features.conv1(bright))
+    assert out.mean().abs() < 0.1 and (out.std() - 1).abs() < 0.1  # normalised by its own statistics
+    with pytest.raises(ValueError, match="norm='domain'"):
+        adabn(AdaptNet(norm="batch"), bright)
 
 
 def _toy(n, shift, seed):
@@ -254,7 +285,6 @@ def test_adapt_restores_the_best_source_val_epoch_and_is_deterministic():
         model = AdaptNet(num_classes=2)
         hist = adapt(model, src, tgt, val, method="dann", epochs=3, batch_size=32, seed=5,
                      show_progress=False)
-        from tlcourse.adapt import accuracy
         assert accuracy(model, val) == pytest.approx(hist.best["source_val_acc"])
         assert hist.best["source_val_acc"] == max(hist.column("source_val_acc"))
         runs.append(hist.column("loss_cls"))

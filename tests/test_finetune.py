@@ -229,3 +229,22 @@ def test_lesson04_claims_over_3_seeds():
     assert abs(geometric - freeze) < 0.04, f"geometric {geometric:.3f} vs freeze {freeze:.3f}"
     assert gradual > uniform + 0.02, f"gradual {gradual:.3f} vs all-at-once {uniform:.3f}"
     assert min(mean.values()) > 0.4  # chance is 1/26
+
+
+def test_fine_tune_plans_and_schedules(net):
+    from tlcourse.finetune import STRATEGIES, fine_tune
+
+    data = toy(48)
+    model, history = fine_tune(net, data, data, plan="head", lrs="uniform", top_lr=1e-2, epochs=2,
+                               show_progress=False)
+    assert surgery.trainable_layers(model) == ["fc3"] and model.fc3.out_features == 4 and len(history) == 2
+    assert history.cached_layers == len(model) - 1
+    model, history = fine_tune(net, data, plan="head", schedule="gradual", epochs=2, show_progress=False)
+    assert history.column("stage") == [1, 1]  # only the head trains: one stage
+    model, history = fine_tune(net, data, **STRATEGIES["gradual unfreezing, uniform 1e-3"], epochs=3,
+                               show_progress=False)
+    assert history.column("stage") == [1, 2, 3] and surgery.trainable_layers(model) == list(LAYERS)
+    with pytest.raises(ValueError, match="schedule"):
+        fine_tune(net, data, schedule="sometimes")
+    with pytest.raises(ValueError, match="plan must be"):
+        fine_tune(net, data, plan="middle")

@@ -9,9 +9,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
 import shutil
-import sys
 from pathlib import Path
 
 import nbformat
@@ -95,6 +93,7 @@ raise PermissionError("all " + str(len(refused)) + " attempts refused")
         "released": rel,
         "filled": fill_solutions(rel, src),
         "syntax": with_solution(src, "example-add", "def add(a, b) return a + b"),
+        "stub": with_solution(src, "example-add", "# YOUR CODE HERE\nraise NotImplementedError()"),
         "exception": with_solution(src, "example-norm", "def norm(v):\n    return 1 / 0"),
         "loop": with_solution(src, "example-add", "while True:\n    pass"),
         "stuck": with_solution(src, "example-add", "while True:\n    try:\n        while True:\n            pass\n"
@@ -249,6 +248,11 @@ def test_missing_answer_cell_counts_as_unanswered(batch):
 
 # ----------------------------------------------------------------------------- broken and hostile
 
+def test_an_answer_left_as_the_stub_is_reported_as_not_done(batch):
+    assert scores(batch, "stub") == {**FULL, "example-add-tests": 0}
+    assert "not done yet: your answer cell `example-add` still raises NotImplementedError" in feedback(batch, "stub")
+
+
 def test_syntax_error_costs_only_its_exercise(batch):
     assert scores(batch, "syntax") == {**FULL, "example-add-tests": 0}
     assert "SyntaxError" in feedback(batch, "syntax")
@@ -382,25 +386,19 @@ def test_merge_puts_a_deleted_test_cell_back_after_its_answer():
 
 # ----------------------------------------------------------------------------- nbgrader itself
 
-def test_nbgrader_generate_assignment_accepts_the_source(tmp_path, monkeypatch):
-    """nbgrader's own GenerateAssignment converter, in a throwaway course directory with a gradebook."""
-    from nbgrader.apps import NbGraderAPI
+def test_release_runs_the_preprocessors_of_nbgrader_generate_assignment():
+    """Release is nbgrader's own generate_assignment chain, minus the steps that need a gradebook or are
+    unused; it accepts the source (CheckCellMetadata validates it). The full converter, gradebook
+    included, runs in test_grading_notebooks.py."""
+    from nbgrader.converters import GenerateAssignment
 
-    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")  # its alembic
-    from nbgrader.coursedir import CourseDirectory
-    from traitlets.config import Config
+    from tlcourse.grading.release import _preprocessors
 
-    (tmp_path / "source" / "ps1").mkdir(parents=True)
-    shutil.copy(EXAMPLE, tmp_path / "source" / "ps1" / "example.ipynb")
-    config = Config()
-    config.CourseDirectory.root = str(tmp_path)
-    config.CourseDirectory.course_id = "tlcourse"
-    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
-    result = api.generate_assignment("ps1")
-    assert result["success"], result["error"] + result["log"]
-    ours = release_notebook(source_nb())
-    theirs = nbformat.read(tmp_path / "release" / "ps1" / "example.ipynb", as_version=4)
-    assert [c.source for c in theirs.cells] == [c.source for c in ours.cells]
+    theirs = [c.__name__ for c in GenerateAssignment.class_traits()["preprocessors"].default()
+              if c.__name__ not in ("IncludeHeaderFooter", "InstantiateTests", "SaveCells")]
+    assert [type(p).__name__ for p in _preprocessors()] == theirs
+    released = release_notebook(source_nb())
+    assert released.cells[3].metadata["nbgrader"]["checksum"]
 
 
 def test_benchmark_runs_and_reports_wall_time():

@@ -27,6 +27,7 @@ from tlcourse.grading.release import fill_solutions, release_notebook
 from tlcourse.grading.spec import load_assignment
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+EXAMPLE = Path(__file__).resolve().parent / "fixtures" / "grading" / "example.ipynb"
 
 
 def graded_notebooks() -> list[Path]:
@@ -45,21 +46,24 @@ LESSONS = pytest.mark.parametrize("lesson", GRADED or [pytest.param(None, marks=
     reason="no notebook in notebooks/ has graded exercises yet"))], ids=lambda p: p.stem if p else "none")
 
 
-@pytest.mark.skipif(not GRADED, reason="no notebook in notebooks/ has graded exercises yet")
 def test_nbgrader_generate_assignment_accepts_every_lesson(tmp_path, monkeypatch):
+    """nbgrader's own converter and gradebook, in a throwaway course directory; the example assignment
+    of the grading tests is included, so this runs even before any lesson has exercises."""
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config import Config
 
     monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")  # its alembic
     (tmp_path / "source" / "lessons").mkdir(parents=True)
-    for path in GRADED:
+    for path in [*GRADED, EXAMPLE]:
         shutil.copy(path, tmp_path / "source" / "lessons" / path.name)
     config = Config()
     config.CourseDirectory.root = str(tmp_path)
     config.CourseDirectory.course_id = "tlcourse"
     result = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config).generate_assignment("lessons")
     assert result["success"], result["error"] + result["log"]
+    released = sorted(p.name for p in (tmp_path / "release" / "lessons").glob("*.ipynb"))
+    assert released == sorted(p.name for p in [*GRADED, EXAMPLE])
 
 
 @pytest.mark.slow

@@ -13,6 +13,9 @@ by a new one sized for the target classes (``surgery.replace_head``), frozen or 
 **Gradual unfreezing** (Howard & Ruder 2018, ULMFiT) trains the new head first, then unfreezes one
 layer group more per stage, from the top down, each stage a call to :func:`tlcourse.train.fit`: the
 random head settles before its gradients reach the pretrained layers.
+
+:func:`fine_tune` puts it together (plan + learning rates per layer + schedule), and
+``STRATEGIES`` names the ones lesson 04 compares.
 """
 from __future__ import annotations
 
@@ -152,8 +155,8 @@ def gradual_unfreeze(model: nn.Module, train: Data, val: Data | None = None, *,
     """Train the top group first, then unfreeze one more group per stage, from the top down.
 
     - ``groups``: bottom-to-top lists of layer names; ``None`` = ``surgery.layer_groups`` (bottom /
-      middle / top: three stages), ``"layers"`` = one layer per stage. Layers that are frozen when
-      this is called and belong to no group stay frozen.
+      middle / top: three stages), ``"layers"`` = one layer per stage. Layers in no group keep
+      their current state (frozen ones stay frozen).
     - ``lr``: one rate, or rates per group/layer (``{"bottom": 1e-5, ...}``, see :func:`layer_lrs`).
     - Other keyword arguments go to every ``fit`` (``seed``, ``batch_size``, ``feature_cache``...).
 

@@ -52,6 +52,7 @@ class LRFinderResult:
         ax = ax or plt.gca()
         ax.plot(self.lrs, self.losses, color="0.75", lw=1, label="loss per batch")
         ax.plot(self.lrs, self.smoothed, color="C0", lw=2, label="smoothed loss")
+        ax.plot([self.min_loss_lr], [min(self.smoothed)], "v", color="k", label=f"minimum: {self.min_loss_lr:.1e}")
         for lr, name, color in [(self.steepest_lr, "steepest descent", "C2"),
                                 (self.min_loss_lr / 10, "min / 10", "C3")]:
             ax.axvline(lr, color=color, ls="--", lw=1.2, label=f"{name}: {lr:.1e}")

@@ -1,8 +1,13 @@
-"""Deliberately broken widget notebooks: the browser checks must fail on each of them.
+"""The notebook of the test of the test: the lessons' widgets, once healthy and once with a planted fault.
 
-Small on purpose (a widget and one planted fault, no lesson around it), so the test of the test
-costs seconds: the LR demo whose Train callback raises, a FreezeLab whose Train reports an error,
-and a FreezeLab whose live plot never appears.
+One small notebook (one kernel, one Run All), one widget per cell; each cell's first line names it:
+
+- ``# control: lr demo`` and ``# control: freezelab``: the widgets as they are (the checks pass);
+- ``# fault: lr demo train raises``: the Train callback raises (the traceback goes to JupyterLab's log);
+- ``# fault: freezelab train raises``: training fails (the widget says "Something went wrong");
+- ``# fault: freezelab no plot``: the live plot is never drawn.
+
+The FreezeLabs use a random network and synthetic data: no checkpoint or domain is needed.
 """
 from __future__ import annotations
 
@@ -11,28 +16,21 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
+NAME = "widget_faults.ipynb"
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
-_LR_DEMO = """\
-from tlcourse.widgets.lr_demo import LearningRateDemo
-
-demo = LearningRateDemo(seed=0)
-demo.button.click()
-demo"""
-
-_RAISE_IN_TRAIN = """\
-import tlcourse.widgets.lr_demo as lr_demo
-
-def planted_failure(*args, **kwargs):
-    raise RuntimeError("planted failure: the Train callback raises")
-
-lr_demo.train_toy = planted_failure   # every click from now on raises inside the callback"""
-
-# A FreezeLab on a random network and synthetic data: it needs neither the checkpoint nor the domains.
-_TOY_FREEZELAB = """\
+_SETUP = """\
+# setup
 import torch
 from tlcourse.models import CourseNet
 from tlcourse.widgets.freezelab import FreezeLab
+from tlcourse.widgets.lr_demo import LearningRateDemo
+
+
+class Planted(list):
+    def append(self, item):
+        raise RuntimeError("planted failure: the Train callback raises")
+
 
 def toy(n, seed):
     g = torch.Generator().manual_seed(seed)
@@ -43,38 +41,26 @@ def toy(n, seed):
         x[y == c, :, 14 * r:14 * r + 14, 14 * col:14 * col + 14] += 0.8
     return x, y
 
-torch.manual_seed(0)
-lab = FreezeLab(CourseNet(4), "toy", data={"train": toy(200, 0), "val": toy(40, 1)}, n_per_class=10, epochs=3)
-lab"""
 
-_FIT_RAISES = """\
-import tlcourse.widgets.freezelab as freezelab
+def toy_lab():
+    torch.manual_seed(0)
+    return FreezeLab(CourseNet(4), "toy", data={"train": toy(200, 0), "val": toy(40, 1)}, n_per_class=10, epochs=3)"""
 
-def planted_failure(*args, **kwargs):
-    raise RuntimeError("planted failure: training crashed")
-
-freezelab.fit = planted_failure"""
-
-_NO_PLOT = """\
-lab._draw = lambda final=False: None   # planted fault: the live plot is never drawn"""
-
-#: The same widgets without a fault: the checks pass on them (so a failure above is the fault's doing).
-CONTROLS = {
-    "control_lr_demo.ipynb": [_LR_DEMO],
-    "control_freezelab.ipynb": [_TOY_FREEZELAB],
-}
-BROKEN = {
-    "broken_lr_demo_train_raises.ipynb": [_LR_DEMO, _RAISE_IN_TRAIN],
-    "broken_freezelab_train_raises.ipynb": [_TOY_FREEZELAB, _FIT_RAISES],
-    "broken_freezelab_no_plot.ipynb": [_TOY_FREEZELAB, _NO_PLOT],
+CELLS = {
+    "control: lr demo": "demo = LearningRateDemo(seed=0)\ndemo.button.click()\ndemo",
+    "fault: lr demo train raises": "broken_demo = LearningRateDemo(seed=0)\nbroken_demo.button.click()\n"
+                                   "broken_demo.runs = Planted(broken_demo.runs)   # the next click raises\nbroken_demo",
+    "control: freezelab": "lab = toy_lab()\nlab",
+    "fault: freezelab train raises": "def crash():\n    raise RuntimeError(\"planted failure: training crashed\")\n\n"
+                                     "raising_lab = toy_lab()\nraising_lab._train = crash\nraising_lab",
+    "fault: freezelab no plot": "silent_lab = toy_lab()\nsilent_lab._draw = lambda final=False: None   "
+                                "# the live plot is never drawn\nsilent_lab",
 }
 
 
-def write_broken_notebooks(folder: Path) -> list[Path]:
-    """Write the control and broken notebooks into ``folder``."""
-    paths = []
-    for name, cells in {**CONTROLS, **BROKEN}.items():
-        nb = new_notebook(cells=[new_code_cell(src) for src in cells], metadata={"kernelspec": KERNELSPEC})
-        nbformat.write(nb, folder / name)
-        paths.append(folder / name)
-    return paths
+def write_broken_notebooks(folder: Path) -> Path:
+    """Write the notebook into ``folder``."""
+    cells = [new_code_cell(_SETUP)] + [new_code_cell(f"# {marker}\n{src}") for marker, src in CELLS.items()]
+    path = Path(folder) / NAME
+    nbformat.write(new_notebook(cells=cells, metadata={"kernelspec": KERNELSPEC}), path)
+    return path

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from lab_driver import CHROMIUM, Lab, LabServer, launch_browser
-from broken_notebooks import write_broken_notebooks
+from broken_notebooks import NAME as FAULTS, write_broken_notebooks
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "build" / "browser"
@@ -60,6 +60,20 @@ def lab(playwright_api, served, tmp_path_factory):
         if (work / "jupyterlab.log").exists():
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             shutil.copy(work / "jupyterlab.log", ARTIFACTS / "jupyterlab.log")
+
+
+@pytest.fixture(scope="session")
+def faults(lab):
+    """The widget-faults notebook, opened and run once for the tests of the test."""
+    lab.open_notebook(FAULTS)
+    try:
+        lab.run_all("faults-run-all", timeout_s=180)
+        yield lab
+    finally:
+        try:
+            lab.close_notebook(FAULTS)
+        finally:
+            lab.server.shutdown_kernels()
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections import Counter
 from pathlib import Path
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -210,10 +211,10 @@ class Lab:
 
     def run_all(self, shot: str, timeout_s: float = 420) -> float:
         """*Run -> Run All Cells* and wait until no cell is queued or running; returns seconds."""
-        start = time.monotonic()
+        start, before = time.monotonic(), self.prompts()
         self.notebook.locator(".jp-Notebook").click(position={"x": 5, "y": 5})
         self.menu("Run", "Run All Cells")
-        self.wait_for(lambda: any("*" in p for p in self.prompts()) or self.kernel_status() == "busy",
+        self.wait_for(lambda: self.prompts() != before or self.kernel_status() == "busy",
                       "the cells to start running", f"{shot}-start", timeout_s=60, every=0.2)
         self.wait_for(lambda: not any("*" in p for p in self.prompts()) and self.kernel_status() == "idle",
                       "every cell to finish", f"{shot}-timeout", timeout_s=timeout_s, every=1.0)
@@ -256,8 +257,13 @@ class Lab:
         """Indices of code cells without an execution count (skipped after an error)."""
         return [i for i, p in enumerate(self.prompts()) if not re.search(r"\d", p)]
 
-    def check_no_errors(self, shot: str, logged_before: int = 0) -> None:
-        errors = self.error_outputs() + self.logged_errors()[logged_before:]
+    def errors(self) -> list[str]:
+        """Every error a learner can see: in the notebook and in the log console."""
+        return self.error_outputs() + self.logged_errors()
+
+    def check_no_errors(self, shot: str, before: list[str] | None = None) -> None:
+        """Fail if the page shows an error (one not already in ``before``) or a cell did not run."""
+        errors = list((Counter(self.errors()) - Counter(before or [])).elements())
         if errors:
             self.fail(shot, "the notebook shows an error: " + " | ".join(errors))
         skipped = self.not_run()
@@ -279,15 +285,19 @@ class Lab:
             dialog.wait_for(state="detached")
 
     # ------------------------------------------------------------------ widgets
-    def widget_box(self, *labels: str):
+    def cell(self, marker: str | None):
+        """The code cell whose text contains ``marker`` (None: the whole notebook)."""
+        return self.notebook.locator(".jp-CodeCell").filter(has_text=marker) if marker else self.notebook
+
+    def widget_box(self, *labels: str, cell: str | None = None):
         """The innermost widget box (VBox) that holds a Train button and every given label."""
-        box = self.notebook.locator(".widget-vbox").filter(has=self.page.locator("button", has_text="Train"))
+        box = self.cell(cell).locator(".widget-vbox").filter(has=self.page.locator("button", has_text="Train"))
         for label in labels:
             box = box.filter(has_text=label)
         return box.last
 
-    def find_widget(self, shot: str, *labels: str):
-        box = self.widget_box(*labels)
+    def find_widget(self, shot: str, *labels: str, cell: str | None = None):
+        box = self.widget_box(*labels, cell=cell)
         try:
             box.wait_for(timeout=10_000)
         except Exception:
@@ -305,20 +315,34 @@ class Lab:
         return scope.evaluate("el => [...el.querySelectorAll('img:not([data-seen])')]"
                               ".filter(i => i.complete && i.naturalWidth > 0).length")
 
-    def click_and_wait(self, box, shot: str, steps: list, timeout_s: float) -> None:
+    _WATCH = """([button, plot]) => {
+        // Record what a learner would only glimpse: the button greyed out while it trains, and
+        // every frame of the live plot (new <img> elements), however quickly they come and go.
+        window.__tlWatch = {disabled: false, frames: 0};
+        new MutationObserver(records => {
+            if (records.some(r => r.attributeName === 'disabled' && r.oldValue === null)) window.__tlWatch.disabled = true;
+        }).observe(button, {attributes: true, attributeOldValue: true});
+        if (plot) new MutationObserver(records => {
+            for (const r of records) for (const n of r.addedNodes)
+                if (n.nodeType === 1) window.__tlWatch.frames += (n.tagName === 'IMG') + n.querySelectorAll('img').length;
+        }).observe(plot, {childList: true, subtree: true});
+    }"""
+
+    def click_and_wait(self, box, shot: str, steps: list, timeout_s: float, plot=None) -> dict:
         """Click the box's Train button, then wait for each ``(condition, what)`` in turn (the first
-        up to ``timeout_s``, the others 20 s more: the widgets draw them before the first). A traceback
+        up to ``timeout_s``, the others 10 s more: the widgets send them before the first). A traceback
         the click sends to the log console, or a widget message saying something went wrong, fails
         at once with that error."""
         button = box.locator("button", has_text="Train").last
         if not button.is_visible() or button.is_disabled():
             self.fail(f"{shot}-button", "the widget's Train button is not visible and enabled")
         log_before = self.log_state()
-        errors_before = len(self.logged_errors())
+        errors_before = self.errors()
+        self.page.evaluate(self._WATCH, [button.element_handle(), plot.element_handle() if plot else None])
         button.click()
         button.evaluate("el => el.scrollIntoView({block: 'start'})")  # screenshots show what follows it
         for i, (condition, what) in enumerate(steps):
-            wait = timeout_s if i == 0 else 20  # the later steps are drawn before the first one shows
+            wait = timeout_s if i == 0 else 10  # the widgets send the later steps before the first one
 
             def done_or_failed():
                 return condition() or self.log_state() != log_before or self._widget_errors(box)
@@ -326,6 +350,11 @@ class Lab:
             self.check_no_errors(f"{shot}-error", errors_before)
             if not condition():  # the log changed without an error: keep waiting for the condition
                 self.wait_for(condition, what, f"{shot}-timeout", wait)
+        self.wait_for(lambda: not button.is_disabled(), "the Train button to be enabled again", f"{shot}-button", 20)
+        seen = self.page.evaluate("window.__tlWatch")
+        if not seen["disabled"]:
+            self.fail(f"{shot}-button", "the Train button was not disabled while the widget trained")
+        return seen
 
     @staticmethod
     def _widget_errors(box) -> list[str]:
@@ -342,11 +371,12 @@ class Lab:
         return [line for line in text.splitlines()
                 if re.match(r"\s*[\d.e+-]+\s+\d+\s+\S+\s+(converged|diverged)\s*$", line)]
 
-    def check_lr_demo(self, shot: str = "00-lr-demo", lr: str = "0.2", timeout_s: float = 120) -> dict:
+    def check_lr_demo(self, shot: str = "00-lr-demo", lr: str = "0.2", timeout_s: float = 120,
+                      cell: str | None = None) -> dict:
         """Lesson 00's LearningRateDemo: it shows its first run after Run All; set a learning rate
         on the slider, click Train, and see the message report the next run, a new loss plot, and
         the table gain a row with that learning rate."""
-        box = self.find_widget(shot, "learning rate")
+        box = self.find_widget(shot, "learning rate", cell=cell)
         message = box.locator(".widget-html-content").last
         output = box.locator(".widget-output").last
         before = self._run_number(message.inner_text())
@@ -360,26 +390,34 @@ class Lab:
         readout.press("Enter")
         self.screenshot(f"{shot}-before")
         self._mark_images(output)
-        self.click_and_wait(box, shot, [
+        seen = self.click_and_wait(box, shot, [
             (lambda: self._run_number(message.inner_text()) == before + 1, f"the message to report run {before + 1}"),
             (lambda: self._new_images(output) >= 1, "a new loss plot"),
             (lambda: len(self._lr_rows(output.inner_text())) == rows + 1, f"the run table to have {rows + 1} rows"),
-        ], timeout_s)
+        ], timeout_s, plot=output)
         chosen = float(readout.inner_text())  # the log slider snaps to its grid (0.2 -> 0.1995)
         last_lr = float(self._lr_rows(output.inner_text())[-1].split()[0])
         if abs(last_lr - chosen) > 1e-3:
             self.fail(f"{shot}-table", f"the new run should use the slider's learning rate {chosen}; the table "
                                        f"says {last_lr}")
         self.screenshot(f"{shot}-after")
-        return {"message": message.inner_text(), "table": output.inner_text()}
+        return {"message": message.inner_text(), "table": output.inner_text(), **seen}
 
     # ------------------------------------------------------------------ lesson 04
+    @staticmethod
+    def _plan(box) -> dict[str, str]:
+        """Layer name -> the choice its row shows as pressed, read from the page, bottom to top."""
+        rows = box.locator(".widget-toggle-buttons").filter(
+            has=box.page.locator(".widget-label", has_text=re.compile(r"^(conv|fc)\d")))
+        return {row.locator(".widget-label").inner_text().split()[0]:
+                row.locator("button.mod-active").inner_text().strip() for row in rows.all()}
+
     def check_freezelab(self, shot: str = "04-freezelab", trainable: tuple[str, ...] = ("fc2",),
-                        timeout_s: float = 180) -> dict:
+                        timeout_s: float = 180, cell: str | None = None) -> dict:
         """Lesson 04's FreezeLab: click 'trainable' on the rows of ``trainable`` (found by their layer
         labels), click Train, and see the message report the new run, the live plot change and the
         run table gain a row with the new plan."""
-        box = self.find_widget(shot, "FreezeLab")
+        box = self.find_widget(shot, "FreezeLab", cell=cell)
         button = box.locator("button", has_text="Train").last
         message = button.locator("xpath=following::div[contains(@class,'widget-html-content')][1]")
         plot = box.locator(".widget-output").last
@@ -387,10 +425,8 @@ class Lab:
         runs = max(table.locator("tr").count() - 1, 0) if table.count() else 0
         self._mark_images(plot)
         first_src = plot.locator("img").first.get_attribute("src") if plot.locator("img").count() else None
-        names = [t.strip() for t in box.locator(".widget-toggle-buttons > .widget-label").all_text_contents()]
-        names = [n.split()[0] for n in names if n.split() and re.match(r"^(conv|fc)\d", n)]
-        if len(names) < 2:
-            self.fail(f"{shot}-no-layers", f"the FreezeLab should show a row per layer, found {names}")
+        if len(self._plan(box)) < 2:
+            self.fail(f"{shot}-no-layers", f"the FreezeLab should show a row per layer, found {self._plan(box)}")
         for layer in trainable:
             row = box.locator(".widget-toggle-buttons").filter(has=self.page.locator(
                 ".widget-label", has_text=re.compile(f"^{re.escape(layer)}( \\(new head\\))?$")))
@@ -401,16 +437,22 @@ class Lab:
             self.wait_for(lambda: "mod-active" in (choice.get_attribute("class") or ""),
                           f"{layer} to show as trainable", f"{shot}-toggle", 20)
         self.screenshot(f"{shot}-before")
-        self.click_and_wait(box, shot, [
+        seen = self.click_and_wait(box, shot, [
             (lambda: self._run_number(message.inner_text()) == runs + 1, f"the message to report run {runs + 1}"),
             (lambda: self._new_images(plot) >= 1 and plot.locator("img").first.get_attribute("src") != first_src,
              "the live plot to show the new run"),
             (lambda: table.count() and table.locator("tr").count() - 1 == runs + 1,
              f"the run table to list {runs + 1} runs"),
-        ], timeout_s)
+        ], timeout_s, plot=plot)
+        if seen["frames"] < 2:  # the first epoch is always drawn, and the end of the run
+            self.fail(f"{shot}-live", f"the plot should update while training (first epoch and end), "
+                                      f"it drew {seen['frames']} frame(s)")
         last_row = table.locator("tr").last.inner_text()
-        plan = "".join("T" if n in trainable or i == len(names) - 1 else "F" for i, n in enumerate(names))
+        chosen = self._plan(box)
+        if any(chosen[layer] != "trainable" for layer in trainable):
+            self.fail(f"{shot}-toggle", f"the layer rows should show {trainable} as trainable: {chosen}")
+        plan = "".join({"frozen": "F", "trainable": "T", "removed": "-"}[c] for c in chosen.values())
         if plan not in last_row.split():
             self.fail(f"{shot}-table", f"the new run's row should show the plan {plan}; it reads {last_row!r}")
         self.screenshot(f"{shot}-after")
-        return {"message": message.inner_text(), "last_row": last_row, "runs": runs + 1, "plan": plan}
+        return {"message": message.inner_text(), "last_row": last_row, "runs": runs + 1, "plan": plan, **seen}

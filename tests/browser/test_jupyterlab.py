@@ -28,30 +28,25 @@ def test_lesson04_freezelab_freeze_choice_train_plot_and_table(notebook):
 
 
 # ---------------------------------------------------------------- the test of the test
-# The same checks against notebooks with one planted fault each must report that fault.
+# The same checks on widgets with one planted fault each (tests/browser/broken_notebooks.py) must
+# report that fault; on the same widgets without a fault they pass.
 
-def test_driver_fails_when_the_lr_demo_train_callback_raises(notebook):
-    lab = notebook("broken_lr_demo_train_raises.ipynb")
-    lab.run_all("broken-lr-run-all", timeout_s=120)
+def test_checks_pass_on_the_healthy_widgets(faults):
+    faults.check_no_errors("faults-run-all-error")
+    assert "Run 2:" in faults.check_lr_demo("control-lr", cell="control: lr demo", timeout_s=60)["message"]
+    assert faults.check_freezelab("control-fl", cell="control: freezelab", timeout_s=60)["plan"] == "FFFFTT"
+
+
+def test_checks_fail_when_the_lr_demo_train_callback_raises(faults):
     with pytest.raises(LabCheckFailed, match="RuntimeError: planted failure: the Train callback raises"):
-        lab.check_lr_demo("broken-lr-demo", timeout_s=20)
+        faults.check_lr_demo("fault-lr-raises", cell="fault: lr demo train raises", timeout_s=60)
 
 
-def test_driver_fails_when_freezelab_train_raises(notebook):
-    lab = notebook("broken_freezelab_train_raises.ipynb")
-    lab.run_all("broken-fl-raises-run-all", timeout_s=120)
+def test_checks_fail_when_freezelab_training_raises(faults):
     with pytest.raises(LabCheckFailed, match="planted failure: training crashed"):
-        lab.check_freezelab("broken-fl-raises", timeout_s=60)
+        faults.check_freezelab("fault-fl-raises", cell="fault: freezelab train raises", timeout_s=60)
 
 
-def test_driver_fails_when_freezelab_plot_never_appears(notebook):
-    lab = notebook("broken_freezelab_no_plot.ipynb")
-    lab.run_all("broken-fl-noplot-run-all", timeout_s=120)
+def test_checks_fail_when_the_freezelab_plot_never_appears(faults):
     with pytest.raises(LabCheckFailed, match="live plot"):
-        lab.check_freezelab("broken-fl-noplot", timeout_s=60)
-
-
-def test_driver_passes_the_same_widgets_without_a_fault(notebook):
-    lab = notebook("control_freezelab.ipynb")
-    lab.run_all("control-fl-run-all", timeout_s=120)
-    assert lab.check_freezelab("control-fl", timeout_s=60)["plan"] == "FFFFTT"
+        faults.check_freezelab("fault-fl-no-plot", cell="fault: freezelab no plot", timeout_s=60)

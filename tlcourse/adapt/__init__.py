@@ -18,10 +18,10 @@ from .grl import GradientReverse, GradientReverseLayer, dann_lambda, grad_revers
 from .importance import domain_classifier, effective_sample_size, importance_weights
 from .loop import METHODS, AdaptHistory, accuracy, adapt, features, make_aligner
 from .mmd import DEFAULT_SCALES, MMDLoss, gaussian_kernel, median_bandwidth, mmd2
-from .net import AdaptNet
+from .net import AdaptNet, DomainBatchNorm, adabn
 
 __all__ = [
-    "AdaptHistory", "AdaptNet", "CORALLoss", "DEFAULT_SCALES", "DomainAdversarialLoss",
+    "AdaptHistory", "AdaptNet", "DomainBatchNorm", "adabn", "CORALLoss", "DEFAULT_SCALES", "DomainAdversarialLoss",
     "DomainDiscriminator", "GradientReverse", "GradientReverseLayer", "METHODS", "MMDLoss",
     "accuracy", "adapt", "coral_loss", "covariance", "dann_lambda", "domain_classifier",
     "effective_sample_size", "features", "gaussian_kernel", "grad_reverse", "importance_weights",

@@ -18,6 +18,7 @@ Target labels are never read: only the images of ``target`` are used.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 from dataclasses import dataclass, field
@@ -46,6 +47,8 @@ class AdaptHistory:
     rows: list[dict[str, float]] = field(default_factory=list)
     best_epoch: int = 0
     selection: str = "source-val"
+    #: the normalisation statistics to use on target data: "target" if training saw target images
+    target_domain: str = "source"
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -82,26 +85,34 @@ def _images(data: Any) -> torch.Tensor:
     raise TypeError(f"expected a DomainData, an (x, y) tuple or a tensor, got {type(data).__name__}")
 
 
+def _in_domain(model: nn.Module, domain: str):
+    """``model.domain(domain)`` for an AdaptNet, a do-nothing context for any other model."""
+    return model.domain(domain) if hasattr(model, "domain") else contextlib.nullcontext()
+
+
 @torch.no_grad()
-def accuracy(model: nn.Module, data: Any, batch_size: int = 1024) -> float:
-    """Classification accuracy of ``model`` (eval mode) on labelled ``data``."""
+def accuracy(model: nn.Module, data: Any, domain: str = "source", batch_size: int = 1024) -> float:
+    """Classification accuracy of ``model`` (eval mode, ``domain``'s normalisation statistics) on ``data``."""
     x, y = _tensors(data)
     if y is None:
         raise ValueError("accuracy needs labelled data")
     model.eval()
     device = next(model.parameters()).device
-    correct = sum((model(x[i:i + batch_size].to(device)).argmax(1).cpu() == y[i:i + batch_size]).sum().item()
-                  for i in range(0, len(x), batch_size))
+    with _in_domain(model, domain):
+        correct = sum((model(x[i:i + batch_size].to(device)).argmax(1).cpu() == y[i:i + batch_size]).sum().item()
+                      for i in range(0, len(x), batch_size))
     return correct / len(x)
 
 
 @torch.no_grad()
-def features(model: nn.Module, data: Any, batch_size: int = 1024) -> torch.Tensor:
-    """``model.features`` of every image of ``data`` (eval mode), on the CPU."""
+def features(model: nn.Module, data: Any, domain: str = "source", batch_size: int = 1024) -> torch.Tensor:
+    """``model.features`` of every image of ``data`` (eval mode, ``domain``'s statistics), on the CPU."""
     x = _images(data)
     model.eval()
     device = next(model.parameters()).device
-    return torch.cat([model.features(x[i:i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)])
+    with _in_domain(model, domain):
+        return torch.cat([model.features(x[i:i + batch_size].to(device)).cpu()
+                          for i in range(0, len(x), batch_size)])
 
 
 def make_aligner(method: str, feature_dim: int, hidden: int = 256, depth: int = 2) -> nn.Module | None:
@@ -168,7 +179,7 @@ def adapt(model: nn.Module, source: Any, target: Any = None, source_val: Any = N
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda step: (1 + 10 * step / total) ** -0.75 if anneal_lr else 1.0)
 
-    history = AdaptHistory(method=method, selection=select)
+    history = AdaptHistory(method=method, selection=select, target_domain="target" if uses_target else "source")
     best_score, best_state, step = -1.0, None, 0
     t_order = torch.randperm(len(xt), generator=gen) if uses_target else None
     t_pos = 0
@@ -188,15 +199,23 @@ def adapt(model: nn.Module, source: Any, target: Any = None, source_val: Any = N
                     t_order, t_pos = torch.randperm(len(xt), generator=gen), 0
                 x_t = xt[t_order[t_pos:t_pos + len(idx)]].to(device)
                 t_pos += len(idx)
-                f = model.features(torch.cat([x_s, x_t]))  # one batch: shared BatchNorm statistics
-                f_s, f_t = f[: len(idx)], f[len(idx):]
+                if getattr(model, "norm", None) == "domain":  # each domain normalised by its own statistics
+                    with model.domain("source"):
+                        f_s = model.features(x_s)
+                    with model.domain("target"):
+                        f_t = model.features(x_t)
+                else:  # one batch: shared BatchNorm statistics
+                    f = model.features(torch.cat([x_s, x_t]))
+                    f_s, f_t = f[: len(idx)], f[len(idx):]
                 if isinstance(aligner, DomainAdversarialLoss):
                     align = aligner(f_s, f_t, lambd=w_p)     # w_p scales the reversed gradient
                 else:
                     align = w_p * aligner(f_s, f_t)
                 sums["domain_acc"] += getattr(aligner, "domain_acc", float("nan"))
             else:
-                f_s, align = model.features(x_s), torch.zeros((), device=device)
+                with _in_domain(model, "source"):
+                    f_s = model.features(x_s)
+                align = torch.zeros((), device=device)
             ce = F.cross_entropy(model.head(f_s), y_s, reduction="none")
             loss_cls = (ce * weights[idx].to(device)).mean() if weights is not None else ce.mean()
             opt.zero_grad(set_to_none=True)
@@ -210,8 +229,8 @@ def adapt(model: nn.Module, source: Any, target: Any = None, source_val: Any = N
                **{k: v / steps_per_epoch for k, v in sums.items()}}
         if source_val is not None:
             row["source_val_acc"] = accuracy(model, source_val)
-        for name, data in (monitor or {}).items():
-            row[f"{name}_acc"] = accuracy(model, data)
+        for name, data in (monitor or {}).items():  # learning curves only, never selection
+            row[f"{name}_acc"] = accuracy(model, data, history.target_domain)
         history.rows.append(row)
         score = row["source_val_acc"] if select == "source-val" else epoch
         if score >= best_score:

@@ -10,15 +10,17 @@ from tlcourse.grading.checks import exercise
 @exercise("lesson01.a-distance", hint="d_A = 2 * (1 - 2 * error): 0 when the classifier guesses "
           "(error 0.5), 2 when it never errs.")
 def _a_distance(proxy_a_distance) -> None:
-    got = proxy_a_distance(0.5)
+    got = proxy_a_distance(0.1)
     assert isinstance(got, (float, int)) and not isinstance(got, bool), (
         f"return a Python number, not {type(got).__name__}")
-    assert abs(got) < 1e-9, f"a classifier at chance (error 0.5) cannot tell the domains apart: expect 0, got {got}"
-    assert abs(proxy_a_distance(0.0) - 2) < 1e-9, (
-        f"a perfect domain classifier (error 0) means fully separated domains: expect 2, got {proxy_a_distance(0.0)}")
-    got = proxy_a_distance(0.1)
     assert abs(got - 1.6) < 1e-9, f"with error 0.1 expect 2 * (1 - 2 * 0.1) = 1.6, got {got}" + (
         " (you used 1 - error where the formula has 1 - 2 * error)" if abs(got - 1.8) < 1e-9 else "")
+    got = proxy_a_distance(0.5)
+    assert abs(got) < 1e-9, (
+        f"a classifier at chance (error 0.5) cannot tell the domains apart: expect 0, got {got}")
+    assert abs(proxy_a_distance(0.0) - 2) < 1e-9, (
+        "a perfect domain classifier (error 0) means fully separated domains: "
+        f"expect 2, got {proxy_a_distance(0.0)}")
     assert abs(proxy_a_distance(0.25) - 1.0) < 1e-9, "with error 0.25 expect 1.0"
 
 
@@ -28,7 +30,8 @@ def _linear_mmd(linear_mmd2) -> None:
     g = torch.Generator().manual_seed(0)
     x = torch.randn(40, 5, generator=g, dtype=torch.float64)
     got = linear_mmd2(x, x.clone())
-    assert torch.is_tensor(got) or isinstance(got, float), f"return a tensor or a float, got {type(got).__name__}"
+    assert torch.is_tensor(got) or isinstance(got, float), (
+        f"return a tensor or a float, got {type(got).__name__}")
     got = torch.as_tensor(got, dtype=torch.float64)
     assert got.dim() == 0, f"return one number (a 0-d tensor or a float), got shape {tuple(got.shape)}"
     assert abs(float(got)) < 1e-12, f"two identical samples have MMD 0, got {float(got):.4g}"
@@ -36,7 +39,8 @@ def _linear_mmd(linear_mmd2) -> None:
     got = float(linear_mmd2(x, x + c))
     want = float((c ** 2).sum())  # 5.25
     assert abs(got - float(c.norm())) > 1e-6, "square the norm of the difference of the means"
-    assert abs(got - want) < 1e-8, f"shifting every point by c = {c.tolist()} should give ||c||^2 = {want}, got {got:.4f}"
+    assert abs(got - want) < 1e-8, (
+        f"shifting every point by c = {c.tolist()} should give ||c||^2 = {want}, got {got:.4f}")
     y = torch.randn(25, 5, generator=g, dtype=torch.float64) * 3 + 1
     want = float(((x.mean(0) - y.mean(0)) ** 2).sum())
     got = float(linear_mmd2(x, y))
@@ -57,7 +61,8 @@ def _label_shift(label_shift_indices) -> None:
     assert idx.min() >= 0 and idx.max() < len(y), "the indices must point into y"
     assert len(torch.unique(idx)) == len(idx), "draw without replacement: an image may appear only once"
     counts = torch.bincount(y[idx], minlength=4).tolist()
-    assert counts == [50, 30, 20, 0], f"with proportions {p} and n=100 expect class counts [50, 30, 20, 0], got {counts}"
+    assert counts == [50, 30, 20, 0], (
+        f"with proportions {p} and n=100 expect class counts [50, 30, 20, 0], got {counts}")
     small = torch.as_tensor(np.asarray(label_shift_indices(y, [0.25] * 4, 20, 0))).long()
     again = torch.as_tensor(np.asarray(label_shift_indices(y, [0.25] * 4, 20, 0))).long()
     other = torch.as_tensor(np.asarray(label_shift_indices(y, [0.25] * 4, 20, 1))).long()

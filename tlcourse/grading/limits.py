@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 @dataclass
 class Limits:
-    cell_timeout: float = 300.0  # wall-clock seconds per cell; then the cell is interrupted
+    cell_timeout: float = 600.0  # wall-clock seconds per cell; then the cell is interrupted
     max_time: float = 1800.0  # wall-clock seconds per notebook, restarts included
     memory_mb: int = 8192  # address space of the kernel (RLIMIT_AS); importing torch alone maps ~3.5 GB
     file_mb: int = 1024  # largest file the kernel may write

@@ -339,11 +339,24 @@ def grade_notebook(job: dict) -> Result:
     try:
         records, passed, skipped = execute(merged, job)
     except Exception as err:  # the grader failed (kernel did not start...): not the student's fault
-        result.error = f"{type(err).__name__}: {err}"
+        logs = sorted(Path(job["jobdir"]).glob("kernel*.log"))
+        tail = logs[-1].read_text(errors="replace")[-800:].strip() if logs else ""
+        result.error = (f"{type(err).__name__}: {err}; is --memory {limits['memory_mb']} MB enough for the "
+                        f"preloaded modules? kernel log: {tail or '(empty)'}")
         score(set(), lambda t: "not graded: the grader failed to run this notebook (your instructor will look into it).")
         return result
-    where = {c.grade_id: i for i, c in enumerate(merged.cells) if c.role == "test"}
-    score(passed, lambda t: merged.unanswered.get(t.grade_id) or _why(records.get(where.get(t.grade_id)), limits))
+    where = {c.grade_id: i for i, c in enumerate(merged.cells) if c.grade_id}
+
+    def why(test) -> str:
+        if test.grade_id in merged.unanswered:
+            return merged.unanswered[test.grade_id]
+        for answer in assignment.solutions_of(test.grade_id):  # an answer cell left as the stub
+            rec = records.get(where.get(answer))
+            if rec is not None and rec.ename == "NotImplementedError":
+                return f"not done yet: your answer cell `{answer}` still raises NotImplementedError."
+        return _why(records.get(where.get(test.grade_id)), limits)
+
+    score(passed, why)
     result.notes = _notes(merged, records, skipped, limits)
     result.seconds = round(time.monotonic() - start, 2)
     return result

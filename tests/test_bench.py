@@ -1,0 +1,105 @@
+"""The benchmark's pieces with tiny sizes (the numbers themselves come from ``make bench``)."""
+import copy
+import json
+
+import pytest
+import torch
+
+from tlcourse import bench
+from tlcourse.models import CourseNet
+from tlcourse.train import fit
+
+
+def toy(n, classes=4, seed=0):
+    """Learnable images: class c lights up the c-th quadrant."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.arange(n) % classes
+    x = 0.1 * torch.rand(n, 1, 28, 28, generator=g)
+    for c in range(classes):
+        r, col = divmod(c, 2)
+        x[y == c, :, 14 * r:14 * r + 14, 14 * col:14 * col + 14] += 0.8
+    return x, y
+
+
+def test_bare_loop_does_exactly_the_work_of_fit():
+    """Same batches, same updates: the overhead compares like with like."""
+    x, y = toy(96)
+    torch.manual_seed(0)
+    a = CourseNet(4)
+    b = copy.deepcopy(a)
+    fit(a, (x, y), epochs=2, lr=1e-3, batch_size=32, seed=3, device="cpu", show_progress=False)
+    bench.bare_loop(b, x, y, epochs=2, lr=1e-3, batch_size=32, seed=3, device="cpu")
+    for (name, p), q in zip(a.named_parameters(), b.parameters()):
+        assert torch.allclose(p, q, atol=1e-6), name
+    bench.bare_loop(b, x, y, epochs=1, lr=1e-3, batch_size=32, seed=3, device="cpu")
+    assert not torch.allclose(a.fc3.weight, b.fc3.weight)  # the comparison can tell them apart
+
+
+def test_bench_loop_interleaves_and_reports_medians():
+    result = bench.bench_loop(repeats=2, epochs=1, batch_size=32, data=toy(64))
+    assert result["steps"] == 2 and len(result["fit_runs_s"]) == len(result["bare_runs_s"]) == 2
+    assert result["fit_s"] > 0 and result["bare_s"] > 0 and -1 < result["overhead"] < 10
+
+
+def test_bench_freezelab_on_a_toy_network():
+    torch.manual_seed(0)
+    data = {"train": toy(80), "val": toy(20, seed=1)}
+    result = bench.bench_freezelab(repeats=1, n_per_class=10, epochs=2, model=CourseNet(4), target="toy", data=data)
+    assert result["retrain_click_s"] > 0 and result["cached_fit_s"] > 0 and result["speedup"] > 0
+    assert result["same_val_acc"]
+
+
+def test_bench_data_generates_into_an_empty_cache_and_reloads(tmp_path, monkeypatch):
+    monkeypatch.setenv("TLCOURSE_CACHE", str(tmp_path / "user-cache"))
+    result = bench.bench_data(repeats=1, reloads=2, splits=(("digits-printed", "val"),), fresh_process=False)
+    assert result["images"] == 2000 and result["images_per_s"] > 0 and result["reload_s"] > 0
+    assert not (tmp_path / "user-cache").exists()  # the learner's cache was not touched
+
+
+FAKE = {
+    "notebooks": {"notebooks": [{"name": "00_a.ipynb", "seconds": 30.0, "status": "ok"},
+                                {"name": "04_b.ipynb", "seconds": 130.0, "status": "ok"}], "total_s": 160.0},
+    "freezelab": {"retrain_click_s": 1.2, "speedup": 12.0, "cached_fit_s": 0.5, "uncached_fit_s": 6.0,
+                  "same_val_acc": True, "repeats": 3, "n_per_class": 10, "epochs": 15, "first_click_s": 4.0},
+    "loop": {"overhead": 0.08, "fit_s": 1.08, "bare_s": 1.0, "steps": 100, "repeats": 5, "images": 800,
+             "batch_size": 64, "device": "cpu", "overhead_of_medians": 0.07},
+    "bench_s": 500.0,
+}
+
+
+def test_bars_compare_each_measurement_with_its_limit():
+    found = {b["bar"]: b for b in bench.bars(FAKE)}
+    assert found["each notebook at its defaults"]["pass"] is False  # 130 s > 120 s
+    assert "04_b.ipynb" in found["each notebook at its defaults"]["measured"]
+    assert found["whole course"]["pass"] is True
+    assert found["FreezeLab retrain with a frozen backbone"]["pass"] is True
+    assert found["FreezeLab cached vs training through the frozen layers"]["pass"] is True
+    assert found["train loop overhead over a bare PyTorch loop"]["pass"] is False  # 8% > 5%
+    assert found["make bench itself"]["pass"] is True
+    claims = [b for b in found.values() if "3 seeds" in b["bar"]]
+    assert len(claims) == 3 and all(b["pass"] is None and b["measured"] == "not measured" for b in claims)
+
+
+def test_markdown_report_lists_every_bar():
+    results = {**FAKE, "meta": {"date": "today", "quick": False, "machine": "m", "load_start": "1.0",
+                                "command": "python -m tlcourse.bench"},
+               "section_s": {"loop": 1.0}, "errors": {"grading": "RuntimeError: boom"}}
+    results["bars"] = bench.bars(results)
+    text = bench.render_markdown(results)
+    for b in results["bars"]:
+        assert b["bar"] in text
+    assert "**FAIL**" in text and "RuntimeError: boom" in text and "04_b.ipynb | 130.0" in text
+
+
+def test_run_writes_markdown_and_json(tmp_path):
+    results = bench.run(["loop"], tmp_path, quick=True, log=lambda msg: None)
+    saved = json.loads((tmp_path / "report.json").read_text())
+    assert saved["loop"]["steps"] == results["loop"]["steps"] and not saved["errors"]
+    assert "train loop overhead" in (tmp_path / "report.md").read_text()
+    assert not any(b["bar"] == "make bench itself" for b in saved["bars"])  # a partial run
+
+
+def test_unknown_section_is_refused(capsys):
+    with pytest.raises(SystemExit):
+        bench.main(["--only", "nonsense"])
+    assert "invalid choice" in capsys.readouterr().err
