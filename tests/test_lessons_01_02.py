@@ -127,15 +127,16 @@ def test_lesson02_first_layer_moved_least_and_became_edge_like(net):
 def test_lesson02_linear_probe_gains(net, seed):
     seed_everything(seed)
     random_net = CourseNet(num_classes=len(net.classes)).eval()
-    gain, sets = {}, {}
+    gain, sets, random_acc = {}, {}, {}
     for name in ["letters", "handwritten", "shapes", "photos"]:
         train = domains.load(name, "train", n_per_class=20, seed=seed)
         test = domains.load(name, "test", n_per_class=None if name == "handwritten" else 80, seed=seed)
         sets[name] = train, test
-        gain[name] = linear_probe(net, train, test) - linear_probe(random_net, train, test)
+        random_acc[name] = linear_probe(random_net, train, test)
+        gain[name] = linear_probe(net, train, test) - random_acc[name]
     assert gain["letters"] > 0.15 and gain["shapes"] > 0.15
-    assert min(gain["letters"], gain["shapes"]) > gain["photos"] + 0.1
-    assert all(g > -0.03 for g in gain.values()), gain
+    assert min(gain["letters"], gain["shapes"]) > gain["photos"] + 0.1, gain
+    assert random_acc["handwritten"] > 0.7
     train, test = sets["letters"]
     conv3_gap = linear_probe(net, train, test, "conv3") - linear_probe(random_net, train, test, "conv3")
     assert gain["letters"] > conv3_gap + 0.05

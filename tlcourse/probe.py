@@ -1,13 +1,13 @@
 """How much of a new task does a pretrained network already solve, before any target training?
 
-Two answers (lesson 02). Where the target's classes are among the source's (handwritten digits for
-a network pretrained on glyphs that include the digits), use the network as it is: keep only the
-logits of the shared classes, matched by name (``shared_class_accuracy``). Otherwise, a **linear
-probe**: freeze the network, take the features of one layer for a few labelled target images, and fit
-the simplest classifier there is on them: a (multinomial) logistic regression. Its accuracy on
-held-out target images measures how linearly separable the new classes already are in that
-feature space. Compared with the same probe on a randomly initialised network of the same shape,
-it says how much the pretraining itself contributes (lesson 02).
+Two answers (lesson 02). Where the target's classes are among the source's (handwritten digits,
+for a network pretrained on glyphs that include the digits), use the network as it is: keep only
+the logits of the shared classes, matched by name (``shared_class_accuracy``). Otherwise, a
+**linear probe**: freeze the network, take one layer's features of a few labelled target images,
+and fit the simplest classifier there is on them, a (multinomial) logistic regression. Its accuracy
+on held-out target images measures how linearly separable the new classes already are in that
+feature space; compared with the same probe on a randomly initialised network of the same shape,
+it says how much the pretraining itself contributes.
 """
 from __future__ import annotations
 

@@ -49,6 +49,8 @@ class AdaptHistory:
     selection: str = "source-val"
     #: the normalisation statistics to use on target data: "target" if training saw target images
     target_domain: str = "source"
+    #: one dict per training step: progress p, weight, lr, loss_cls, loss_align, domain_acc
+    steps: list[dict[str, float]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -187,13 +189,13 @@ def adapt(model: nn.Module, source: Any, target: Any = None, source_val: Any = N
         model.train()
         if aligner is not None:
             aligner.train()
-        sums = {"loss_cls": 0.0, "loss_align": 0.0, "domain_acc": 0.0}
+        sums = {"loss_cls": 0.0, "loss_align": 0.0}
         order = torch.randperm(len(xs), generator=gen)
         for i in range(0, len(xs), batch_size):
             idx = order[i:i + batch_size]
             x_s, y_s = xs[idx].to(device), ys[idx].to(device)
             p = step / total
-            w_p = trade_off * (dann_lambda(p, gamma) if schedule == "dann" else 1.0)
+            w_p = trade_off * (dann_lambda(p, gamma) if schedule == "dann" else 1.0) if uses_target else 0.0
             if uses_target:
                 if t_pos + len(idx) > len(xt):  # a fresh pass over the target images
                     t_order, t_pos = torch.randperm(len(xt), generator=gen), 0
@@ -211,13 +213,13 @@ def adapt(model: nn.Module, source: Any, target: Any = None, source_val: Any = N
                     align = aligner(f_s, f_t, lambd=w_p)     # w_p scales the reversed gradient
                 else:
                     align = w_p * aligner(f_s, f_t)
-                sums["domain_acc"] += getattr(aligner, "domain_acc", float("nan"))
             else:
                 with _in_domain(model, "source"):
                     f_s = model.features(x_s)
                 align = torch.zeros((), device=device)
             ce = F.cross_entropy(model.head(f_s), y_s, reduction="none")
             loss_cls = (ce * weights[idx].to(device)).mean() if weights is not None else ce.mean()
+            lr_now = opt.param_groups[0]["lr"]
             opt.zero_grad(set_to_none=True)
             (loss_cls + align).backward()
             opt.step()
@@ -225,7 +227,11 @@ def adapt(model: nn.Module, source: Any, target: Any = None, source_val: Any = N
             step += 1
             sums["loss_cls"] += loss_cls.item()
             sums["loss_align"] += align.item()
-        row = {"epoch": epoch, "lr": opt.param_groups[0]["lr"], "weight": w_p,
+            history.steps.append({"p": p, "weight": w_p, "lr": lr_now,
+                                  "loss_cls": loss_cls.item(), "loss_align": align.item(),
+                                  "domain_acc": getattr(aligner, "domain_acc", float("nan"))})
+        dacc = [s["domain_acc"] for s in history.steps[-steps_per_epoch:]]
+        row = {"epoch": epoch, "lr": lr_now, "weight": w_p, "domain_acc": sum(dacc) / len(dacc),
                **{k: v / steps_per_epoch for k, v in sums.items()}}
         if source_val is not None:
             row["source_val_acc"] = accuracy(model, source_val)
