@@ -25,7 +25,7 @@ lab: $(STAMP)  ## open the course in JupyterLab (ARGS=--no-browser for a headles
 test: $(STAMP)  ## unit tests, every notebook with nbval, a papermill run, grading round trip, browser test
 	TLCOURSE_PROGRESS=0 $(PY) -m pytest -q tests --ignore=tests/browser
 	TLCOURSE_PROGRESS=0 $(PY) -m pytest -q --nbval-lax -p no:cacheprovider notebooks
-	TLCOURSE_PROGRESS=0 $(PY) -m tlcourse.course --out build/papermill --only 00 -p quick_demo=False -p seed=3
+	TLCOURSE_PROGRESS=0 $(PY) -m tlcourse.course --out build/papermill --only 05 -p target=photos -p seed=1
 	@$(MAKE) --no-print-directory browser
 
 browser: $(STAMP)  ## JupyterLab driven by Debian's chromium (installed first where we are root); screenshots in build/browser

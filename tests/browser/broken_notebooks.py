@@ -5,7 +5,8 @@ One small notebook (one kernel, one Run All), one widget per cell; each cell's f
 - ``# control: lr demo`` and ``# control: freezelab``: the widgets as they are (the checks pass);
 - ``# fault: lr demo train raises``: the Train callback raises (the traceback goes to JupyterLab's log);
 - ``# fault: freezelab train raises``: training fails (the widget says "Something went wrong");
-- ``# fault: freezelab no plot``: the live plot is never drawn.
+- ``# fault: freezelab no plot``: the live plot is never drawn;
+- ``# fault: a cell raises``: a traceback in the notebook after Run All.
 
 The FreezeLabs use a random network and synthetic data: no checkpoint or domain is needed.
 """
@@ -55,6 +56,7 @@ CELLS = {
                                      "raising_lab = toy_lab()\nraising_lab._train = crash\nraising_lab",
     "fault: freezelab no plot": "silent_lab = toy_lab()\nsilent_lab._draw = lambda final=False: None   "
                                 "# the live plot is never drawn\nsilent_lab",
+    "fault: a cell raises": "raise RuntimeError(\"planted failure: a cell raises\")   # last, so Run All reaches every cell",
 }
 
 

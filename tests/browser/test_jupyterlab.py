@@ -32,7 +32,6 @@ def test_lesson04_freezelab_freeze_choice_train_plot_and_table(notebook):
 # report that fault; on the same widgets without a fault they pass.
 
 def test_checks_pass_on_the_healthy_widgets(faults):
-    faults.check_no_errors("faults-run-all-error")
     assert "Run 2:" in faults.check_lr_demo("control-lr", cell="control: lr demo", timeout_s=60)["message"]
     assert faults.check_freezelab("control-fl", cell="control: freezelab", timeout_s=60)["plan"] == "FFFFTT"
 
@@ -50,3 +49,8 @@ def test_checks_fail_when_freezelab_training_raises(faults):
 def test_checks_fail_when_the_freezelab_plot_never_appears(faults):
     with pytest.raises(LabCheckFailed, match="live plot"):
         faults.check_freezelab("fault-fl-no-plot", cell="fault: freezelab no plot", timeout_s=60)
+
+
+def test_checks_fail_when_a_cell_raises(faults):
+    with pytest.raises(LabCheckFailed, match="RuntimeError: planted failure: a cell raises"):
+        faults.check_no_errors("fault-cell-raises")
