@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     d = Limits()
     p = sub.add_parser("grade", help="autograde submissions in sandboxed kernels; write a CSV and feedback",
                        description="SUBMISSIONS: notebook files (student = file name), folders of one student's "
-                       "notebooks (student = folder name), or folders of those. See "For instructors" in README.md.")
+                       "notebooks (student = folder name), or folders of those. See 'For instructors' in README.md.")
     p.add_argument("submissions", nargs="+", type=Path, help="submission files or folders")
     p.add_argument("--source", type=Path, default=Path("notebooks"),
                    help="the instructor notebooks, with solutions and hidden tests (default: notebooks/)")
