@@ -9,7 +9,7 @@ export TLCOURSE_PROGRESS ?= 1
 # small ops from crawling (one visualization took 33 s spinning and 1.7 s sleeping under load here).
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: setup lab test unit notebooks papermill browser course bench release clean
+.PHONY: setup lab test browser course bench clean
 
 setup: $(STAMP)
 
@@ -40,7 +40,7 @@ course: $(STAMP)  ## execute every notebook headless into build/ and print a tim
 	TLCOURSE_PROGRESS=0 $(PY) -m tlcourse.course --out build
 
 bench: $(STAMP)  ## measure the course's performance bars into bench/
-	TLCOURSE_PROGRESS=0 $(PY) -m tlcourse.bench --out bench
+	TLCOURSE_PROGRESS=0 $(PY) -m tlcourse.bench --out bench $(ARGS)
 
 clean:
 	rm -rf build bench release .pytest_cache
