@@ -104,12 +104,6 @@ def test_dann_adds_to_what_normalisation_alone_gives(results):
         assert r["dann"] > r["adabn"], f"seed {seed}: DANN {r['dann']:.3f} <= AdaBN {r['adabn']:.3f}"
 
 
-def test_discriminator_accuracy_falls_toward_chance(results):
-    for r in results.values():
-        assert r["dann/domain_acc_early"] > r["dann/domain_acc_late"] + 0.1
-        assert r["dann/domain_acc_late"] < 0.8
-
-
 def test_dann_features_hide_the_domain_better(results):
     for r in results.values():
         assert r["dann/domain_classifier"] < r["source-only/domain_classifier"]
@@ -133,12 +127,6 @@ def test_dann_closes_less_of_the_gap_on_handwriting(results):
 
 
 # ---- lesson 07 ------------------------------------------------------------------------------
-def test_feature_alignment_beats_source_only(results):
-    for seed, r in results.items():
-        for m in ("dann", "mmd", "coral"):
-            assert r[m] > r["source-only"], f"seed {seed}: {m} {r[m]:.3f} <= source-only {r['source-only']:.3f}"
-
-
 def test_importance_weighting_is_the_wrong_tool_for_disjoint_domains(results):
     for r in results.values():
         assert r["importance"] < min(r["dann"], r["mmd"], r["coral"])
