@@ -211,6 +211,21 @@ def test_adaptnet_shares_coursenet_layers_and_splits_where_asked():
         AdaptNet(norm="layer")
 
 
+def test_domain_batchnorm_is_batchnorm_within_a_domain():
+    torch.manual_seed(0)
+    dbn, ref = DomainBatchNorm(8), torch.nn.BatchNorm2d(8)
+    with torch.no_grad():
+        dbn.weight.uniform_(0.5, 2), dbn.bias.uniform_(-1, 1)
+        ref.weight.copy_(dbn.weight), ref.bias.copy_(dbn.bias)
+    for _ in range(3):
+        x = 3 * torch.randn(5, 8, 4, 4) + 1
+        torch.testing.assert_close(dbn(x), ref(x))
+    torch.testing.assert_close(dbn.stats[0].running_var, ref.running_var)
+    dbn.eval(), ref.eval()
+    torch.testing.assert_close(dbn(x), ref(x))
+    assert dbn.stats[1].num_batches_tracked == 0  # the other domain was never touched
+
+
 def test_domain_batchnorm_keeps_one_set_of_statistics_per_domain():
     torch.manual_seed(0)
     model = AdaptNet(split="conv3").train()
@@ -304,3 +319,22 @@ def test_adapt_rejects_bad_input():
         adapt(model, src, src[0], None, method="dann")
     with pytest.raises(ValueError, match="unknown method"):
         make_aligner("adda", 128)
+
+
+def test_notebook_defaults_are_the_settings_the_claims_tests_check():
+    import json
+    from pathlib import Path
+
+    from tlcourse.adapt.experiment import DEFAULTS, LARGE_LAMBDA, MAIN_SHIFT, N_PER_CLASS
+
+    root = Path(__file__).resolve().parent.parent / "notebooks"
+    for name in ("06_adversarial_adaptation.ipynb", "07_feature_and_instance_transfer.ipynb"):
+        cells = json.loads((root / name).read_text())["cells"]
+        params = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+        assert len(params) == 1, f"{name}: one cell tagged 'parameters'"
+        values: dict = {}
+        exec("".join(params[0]["source"]), {}, values)
+        assert values["SEED"] == 0 and values["N_PER_CLASS"] == N_PER_CLASS
+        assert values["EPOCHS"] == DEFAULTS["epochs"] and values["STRENGTH"] == MAIN_SHIFT["strength"]
+        if "LARGE_LAMBDA" in values:
+            assert values["LARGE_LAMBDA"] == LARGE_LAMBDA

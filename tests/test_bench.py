@@ -8,17 +8,7 @@ import torch
 from tlcourse import bench
 from tlcourse.models import CourseNet
 from tlcourse.train import fit
-
-
-def toy(n, classes=4, seed=0):
-    """Learnable images: class c lights up the c-th quadrant."""
-    g = torch.Generator().manual_seed(seed)
-    y = torch.arange(n) % classes
-    x = 0.1 * torch.rand(n, 1, 28, 28, generator=g)
-    for c in range(classes):
-        r, col = divmod(c, 2)
-        x[y == c, :, 14 * r:14 * r + 14, 14 * col:14 * col + 14] += 0.8
-    return x, y
+from toydata import toy
 
 
 def test_bare_loop_does_exactly_the_work_of_fit():

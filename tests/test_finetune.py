@@ -6,21 +6,11 @@ from tlcourse import surgery
 from tlcourse.finetune import build_model, check_plan, gradual_unfreeze, layer_lrs, plan_summary
 from tlcourse.models import LAYERS, CourseNet, count_parameters, layer_names
 from tlcourse.train import _cached_run, frozen_prefix_length
+from toydata import toy
 
 
 def plan_of(**choices):
     return {n: choices.get(n, "frozen") for n in LAYERS}
-
-
-def toy(n=96, classes=4, seed=0):
-    """Learnable images: class c lights up the c-th quadrant."""
-    g = torch.Generator().manual_seed(seed)
-    y = torch.arange(n) % classes
-    x = 0.1 * torch.rand(n, 1, 28, 28, generator=g)
-    for c in range(classes):
-        r, col = divmod(c, 2)
-        x[y == c, :, 14 * r:14 * r + 14, 14 * col:14 * col + 14] += 0.8
-    return x, y
 
 
 @pytest.fixture
@@ -123,7 +113,7 @@ def test_gradual_unfreezing_trains_the_top_first(net):
         changed_after_stage[row["stage"]] = [n for n in LAYERS
                                              if not torch.equal(getattr(model, n).weight, start[n])]
 
-    data = toy()
+    data = toy(96)
     history = gradual_unfreeze(model, data, data, epochs_per_stage=1, lr=1e-3, on_epoch=watch,
                                show_progress=False)
     assert [r["stage"] for r in history] == [1, 2, 3]

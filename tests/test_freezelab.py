@@ -10,17 +10,7 @@ from tlcourse import surgery
 from tlcourse.models import LAYERS, CourseNet
 from tlcourse.widgets import freezelab
 from tlcourse.widgets.freezelab import FreezeLab, benchmark_retrain, subsample
-
-
-def toy(n, classes=4, seed=0):
-    """Learnable images: class c lights up the c-th quadrant."""
-    g = torch.Generator().manual_seed(seed)
-    y = torch.arange(n) % classes
-    x = 0.1 * torch.rand(n, 1, 28, 28, generator=g)
-    for c in range(classes):
-        r, col = divmod(c, 2)
-        x[y == c, :, 14 * r:14 * r + 14, 14 * col:14 * col + 14] += 0.8
-    return x, y
+from toydata import toy
 
 
 @pytest.fixture

@@ -13,17 +13,7 @@ from tlcourse import surgery  # noqa: E402
 from tlcourse.lr_finder import LRFinderResult, _ema, _steepest, lr_find  # noqa: E402
 from tlcourse.models import CourseNet  # noqa: E402
 from tlcourse.train import evaluate, fit  # noqa: E402
-
-
-def toy(n=128, classes=4, seed=0):
-    """Learnable images: class c lights up the c-th quadrant."""
-    g = torch.Generator().manual_seed(seed)
-    y = torch.arange(n) % classes
-    x = 0.1 * torch.rand(n, 1, 28, 28, generator=g)
-    for c in range(classes):
-        r, col = divmod(c, 2)
-        x[y == c, :, 14 * r:14 * r + 14, 14 * col:14 * col + 14] += 0.8
-    return x, y
+from toydata import toy  # noqa: E402
 
 
 def test_ema_is_bias_corrected():
@@ -46,7 +36,7 @@ def test_sweep_leaves_the_model_alone_and_suggests_a_rate_that_trains():
     torch.manual_seed(0)
     net = CourseNet(4)
     before = {k: v.clone() for k, v in net.state_dict().items()}
-    data = toy()
+    data = toy(128)
     result = lr_find(net, data, num_steps=60, end_lr=10.0, batch_size=32)
     for k, v in net.state_dict().items():
         assert torch.equal(v, before[k]), f"lr_find changed {k}"

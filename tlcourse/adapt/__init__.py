@@ -8,8 +8,9 @@ One idea per module, each small enough to read in a lesson:
 - :mod:`~tlcourse.adapt.mmd`: maximum mean discrepancy (multi-kernel Gaussian)
 - :mod:`~tlcourse.adapt.coral`: Deep CORAL
 - :mod:`~tlcourse.adapt.importance`: instance weights from a domain classifier's odds
-- :mod:`~tlcourse.adapt.net`: CourseNet split into features + head, with BatchNorm
+- :mod:`~tlcourse.adapt.net`: CourseNet split into features + head, with per-domain BatchNorm (and AdaBN)
 - :mod:`~tlcourse.adapt.loop`: one training loop with a pluggable alignment term
+- :mod:`~tlcourse.adapt.experiment`: the shared experiment of lessons 06 and 07 (import it from there)
 """
 from .coral import CORALLoss, coral_loss, covariance
 from .dann import DomainAdversarialLoss

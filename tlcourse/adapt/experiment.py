@@ -33,7 +33,8 @@ SOURCE = "digits-printed"
 MAIN_SHIFT: dict[str, Any] = {"target": "digits-on-photos", "strength": 0.7}
 #: The constant reversal strength of lesson 06's stability experiment ("too large").
 LARGE_LAMBDA = 3.0
-
+#: Training images per class in each domain (source and target) unless load_shift is told otherwise.
+N_PER_CLASS = 300
 #: Settings shared by every method (SGD with momentum and the annealed learning rate of the loop).
 DEFAULTS: dict[str, Any] = {"epochs": 3, "batch_size": 16, "lr": 0.01}
 #: Each method's own settings on top of DEFAULTS (the weight of its alignment term, ...).
@@ -77,7 +78,7 @@ class Run:
     info: dict[str, Any]
 
 
-def load_shift(target: str = "digits-on-photos", n_per_class: int = 300, seed: int = 0,
+def load_shift(target: str = "digits-on-photos", n_per_class: int = N_PER_CLASS, seed: int = 0,
                val_per_class: int = 50, **options: Any) -> Shift:
     """``digits-printed`` -> ``target`` with ``n_per_class`` training images per class on each side.
 

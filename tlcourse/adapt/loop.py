@@ -11,6 +11,9 @@ re-weights the source cross-entropy and uses no target batch. ``w_p`` follows th
 it is the strength of the gradient reversal, so the discriminator itself always learns at full
 rate). The learning rate is annealed as in Ganin & Lempitsky: mu_p = mu_0 / (1 + 10 p)^0.75.
 
+With an :class:`AdaptNet` built with ``norm="domain"``, source and target batches go through the
+network separately, each normalised with its own domain's statistics.
+
 Model selection never looks at target labels: after each epoch the model is scored on the
 *source validation* split and the best epoch's weights are restored. ``monitor`` data sets
 (e.g. the target test split) are only evaluated for the learning curves and the final report.

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..models import CourseNet
@@ -44,8 +45,12 @@ class DomainBatchNorm(nn.Module):
         self.domain = 0  # index into DOMAINS, set through AdaptNet.domain()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        shape = (1, -1) + (1,) * (x.dim() - 2)
-        return self.stats[self.domain](x) * self.weight.view(shape) + self.bias.view(shape)
+        bn = self.stats[self.domain]  # holds this domain's running statistics
+        factor = 0.0
+        if bn.training:
+            bn.num_batches_tracked.add_(1)
+            factor = 1.0 / float(bn.num_batches_tracked) if bn.momentum is None else bn.momentum
+        return F.batch_norm(x, bn.running_mean, bn.running_var, self.weight, self.bias, bn.training, factor, bn.eps)
 
 
 class AdaptNet(nn.Module):
