@@ -100,7 +100,7 @@ def load_shift(target: str = "digits-on-photos", n_per_class: int = N_PER_CLASS,
 
 
 def run(method: str, shift: Shift, seed: int = 0, source_model: AdaptNet | None = None,
-        monitor: bool = True, show_progress: bool = False, **overrides: Any) -> Run:
+        monitor: bool = True, show_progress: bool = True, **overrides: Any) -> Run:
     """Train one ``method`` ("source-only", "dann", "mmd", "coral", "importance", "adabn" or "oracle") on ``shift``.
 
     ``overrides`` replace DEFAULTS/RECIPES entries (e.g. ``trade_off=5, schedule="constant"``).
@@ -108,7 +108,8 @@ def run(method: str, shift: Shift, seed: int = 0, source_model: AdaptNet | None 
     features (a source-only run). "adabn" trains nothing: it copies ``source_model`` and gives it
     target normalisation statistics computed from the target images (normalisation alone, no
     alignment loss). ``monitor`` records the target test accuracy after every epoch, for the
-    learning curves only: model selection never looks at it.
+    learning curves only: model selection never looks at it. ``show_progress`` draws a bar over the
+    epochs (``TLCOURSE_PROGRESS=0`` silences every bar).
     """
     if method not in RECIPES:
         raise ValueError(f"unknown method {method!r}; choose one of {list(RECIPES)}")
@@ -126,7 +127,7 @@ def run(method: str, shift: Shift, seed: int = 0, source_model: AdaptNet | None 
     mon = {"target_test": shift.target_test} if monitor else None
     if method == "oracle":
         history = adapt(model, shift.target, None, shift.target_val, method="source-only", seed=seed,
-                        monitor=mon, show_progress=show_progress, **settings)
+                        monitor=mon, show_progress=show_progress, desc="oracle", **settings)
     else:
         if method == "importance":
             clip = settings.pop("clip")

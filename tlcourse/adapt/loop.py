@@ -135,7 +135,7 @@ def adapt(model: nn.Module, source: Any, target: Any = None, source_val: Any = N
           trade_off: float = 1.0, schedule: str = "dann", gamma: float = 10.0,
           aligner: nn.Module | None = None, source_weights: torch.Tensor | None = None,
           monitor: dict[str, Any] | None = None, select: str = "source-val", seed: int = 0,
-          device: str | torch.device | None = None, show_progress: bool = True) -> AdaptHistory:
+          device: str | torch.device | None = None, show_progress: bool = True, desc: str = "") -> AdaptHistory:
     """Train ``model`` (an :class:`AdaptNet`: ``.features`` + ``.head``) with ``method``; return its history.
 
     ``source``/``source_val``: labelled source data (DomainData or (x, y)); ``target``: target
@@ -145,6 +145,7 @@ def adapt(model: nn.Module, source: Any, target: Any = None, source_val: Any = N
     source sample, required by ``method="importance"``. ``select``: "source-val" (restore the
     epoch with the best source-validation accuracy; ties go to the later epoch, whose features
     have been aligned longer) or "last". Optimiser: SGD with momentum, annealed learning rate.
+    ``desc`` labels the progress bar (default: ``method``).
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {METHODS}")
@@ -188,7 +189,7 @@ def adapt(model: nn.Module, source: Any, target: Any = None, source_val: Any = N
     best_score, best_state, step = -1.0, None, 0
     t_order = torch.randperm(len(xt), generator=gen) if uses_target else None
     t_pos = 0
-    for epoch in progress(range(1, epochs + 1), desc=method, enabled=show_progress):
+    for epoch in progress(range(1, epochs + 1), desc=desc or method, enabled=show_progress):
         model.train()
         if aligner is not None:
             aligner.train()
