@@ -338,3 +338,13 @@ def test_notebook_defaults_are_the_settings_the_claims_tests_check():
         assert values["EPOCHS"] == DEFAULTS["epochs"] and values["STRENGTH"] == MAIN_SHIFT["strength"]
         if "LARGE_LAMBDA" in values:
             assert values["LARGE_LAMBDA"] == LARGE_LAMBDA
+
+
+def test_discriminator_accuracy_averages_a_tenth_of_the_steps():
+    from tlcourse.adapt import AdaptHistory
+
+    h = AdaptHistory(method="dann", steps=[{"domain_acc": 1.0}] * 10 + [{"domain_acc": 0.5}] * 80
+                     + [{"domain_acc": 0.0}] * 10)
+    assert h.discriminator_accuracy("first") == 1.0 and h.discriminator_accuracy("last") == 0.0
+    with pytest.raises(ValueError, match="first"):
+        h.discriminator_accuracy("middle")

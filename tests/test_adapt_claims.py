@@ -37,10 +37,8 @@ def _one_seed(seed: int) -> dict:
     out["importance/top10_share"] = float(w[: len(w) // 10].sum() / w.sum())
 
     dann = runs["dann"].history
-    steps = [s["domain_acc"] for s in dann.steps]
-    tenth = len(steps) // 10
-    out["dann/domain_acc_early"] = float(np.mean(steps[:tenth]))
-    out["dann/domain_acc_late"] = float(np.mean(steps[-tenth:]))
+    out["dann/domain_acc_early"] = dann.discriminator_accuracy("first")
+    out["dann/domain_acc_late"] = dann.discriminator_accuracy("last")
     out["dann/peeking"] = max(dann.column("target_test_acc"))
     out["dann/honest"] = dann.best["target_test_acc"]
 
@@ -63,7 +61,7 @@ def _one_seed(seed: int) -> dict:
 def _lesson07_measurements(model, shift, seed: int) -> dict:
     """The measurements of lesson 07 sections 1, 2 and 4, as the notebook makes them."""
     from tlcourse import domains
-    from tlcourse.adapt import coral_loss, features, importance_weights, median_bandwidth, mmd2
+    from tlcourse.adapt import coral_loss, covariate_shift_demo, features, median_bandwidth, mmd2
     from tlcourse.shift import domain_classifier_accuracy
 
     n = 500
@@ -77,16 +75,7 @@ def _lesson07_measurements(model, shift, seed: int) -> dict:
         other = features(model, domains.load("digits-on-photos", "val", strength=s).x[:n])
         out[f"mmd/strength{s}"] = mmd2(f_src, other, sigma=sigma).item()
     # the 1-D covariate-shift regression of section 4
-    rng = np.random.default_rng(seed)
-    xs = rng.normal(0.5, 0.5, 400)
-    ys = -xs + xs**3 + rng.normal(0, 0.1, 400)
-    xt = rng.normal(0.0, 0.3, 400)
-    yt = -xt + xt**3 + rng.normal(0, 0.1, 400)
-    w = importance_weights(xs[:, None], xt[:, None], clip=20).numpy()
-    for name, weights in (("unweighted", np.ones_like(xs)), ("weighted", w)):
-        a = np.stack([xs, np.ones_like(xs)], 1) * np.sqrt(weights)[:, None]
-        coef = np.linalg.lstsq(a, ys * np.sqrt(weights), rcond=None)[0]
-        out[f"toy/{name}"] = float(np.mean((np.polyval(coef, xt) - yt) ** 2))
+    out.update({f"toy/{k}": v for k, v in covariate_shift_demo(seed)["mse"].items()})
     return out
 
 

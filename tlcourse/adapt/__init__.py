@@ -16,7 +16,7 @@ from .coral import CORALLoss, coral_loss, covariance
 from .dann import DomainAdversarialLoss
 from .discriminator import DomainDiscriminator
 from .grl import GradientReverse, GradientReverseLayer, dann_lambda, grad_reverse
-from .importance import domain_classifier, effective_sample_size, importance_weights
+from .importance import covariate_shift_demo, domain_classifier, effective_sample_size, importance_weights
 from .loop import METHODS, AdaptHistory, accuracy, adapt, features, make_aligner
 from .mmd import DEFAULT_SCALES, MMDLoss, gaussian_kernel, median_bandwidth, mmd2
 from .net import AdaptNet, DomainBatchNorm, adabn
@@ -24,7 +24,7 @@ from .net import AdaptNet, DomainBatchNorm, adabn
 __all__ = [
     "AdaptHistory", "AdaptNet", "DomainBatchNorm", "adabn", "CORALLoss", "DEFAULT_SCALES", "DomainAdversarialLoss",
     "DomainDiscriminator", "GradientReverse", "GradientReverseLayer", "METHODS", "MMDLoss",
-    "accuracy", "adapt", "coral_loss", "covariance", "dann_lambda", "domain_classifier",
+    "accuracy", "adapt", "coral_loss", "covariance", "covariate_shift_demo", "dann_lambda", "domain_classifier",
     "effective_sample_size", "features", "gaussian_kernel", "grad_reverse", "importance_weights",
     "make_aligner", "median_bandwidth", "mmd2",
 ]

@@ -62,6 +62,15 @@ class AdaptHistory:
         """One quantity over the epochs, e.g. ``history.column("source_val_acc")``."""
         return [row[key] for row in self.rows]
 
+    def discriminator_accuracy(self, part: str) -> float:
+        """The domain discriminator's mean accuracy on its training batches over the "first" or "last"
+        tenth of the training steps (NaN for methods without a discriminator)."""
+        if part not in ("first", "last"):
+            raise ValueError(f"part must be 'first' or 'last', got {part!r}")
+        n = max(1, len(self.steps) // 10)
+        chunk = self.steps[:n] if part == "first" else self.steps[-n:]
+        return sum(s["domain_acc"] for s in chunk) / len(chunk)
+
     @property
     def best(self) -> dict[str, float]:
         """The row of the kept epoch."""
