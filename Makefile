@@ -9,7 +9,7 @@ export TLCOURSE_PROGRESS ?= 1
 # small ops from crawling (one visualization took 33 s spinning and 1.7 s sleeping under load here).
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: setup lab test browser course bench clean
+.PHONY: setup lab check test sandbox-deps browser course bench clean
 
 setup: $(STAMP)
 
@@ -19,14 +19,44 @@ $(STAMP): pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)" >/dev/null
 	@touch $(STAMP)
 
-lab: $(STAMP)  ## open the course in JupyterLab (ARGS=--no-browser for a headless server)
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(ARGS)
+# `make lab` opens the learner's workspace (tlcourse/workspace.py): their own student copies, made on the
+# first run, in a JupyterLab without nbgrader's menus; MODE=instructor opens notebooks/ with nbgrader's tools.
+MODE      ?= learner
+WORKSPACE ?= $(or $(TLCOURSE_WORKSPACE),workspace)
+WS        := $(abspath $(WORKSPACE))
+# Jupyter refuses to run as root (the usual shell in a container) unless told --allow-root: only then.
+ROOT_ARG  := $(if $(filter 0,$(shell id -u)),--allow-root)
+ROOT_NOTE := lab: running as root, so JupyterLab gets --allow-root (it refuses root without it)
+# `tlcourse` on the PATH of the lab's terminals and kernels (`!tlcourse solution ...`)
+LAB_ENV   := PATH="$(abspath $(VENV))/bin:$$PATH" TLCOURSE_WORKSPACE="$(WS)"
 
-test: $(STAMP)  ## unit tests, every notebook with nbval, a papermill run, grading round trip, browser test
-	TLCOURSE_PROGRESS=0 $(PY) -m pytest -q tests --ignore=tests/browser
+lab: $(STAMP)  ## your workspace in JupyterLab (MODE=instructor: notebooks/ with nbgrader; ARGS=--no-browser: headless)
+	@$(if $(ROOT_ARG),echo "$(ROOT_NOTE)")
+ifeq ($(MODE),learner)
+	@$(LAB_ENV) $(VENV)/bin/tlcourse workspace
+	$(LAB_ENV) JUPYTER_CONFIG_PATH="$(WS)/.tlcourse/jupyter$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
+	  $(VENV)/bin/jupyter lab --notebook-dir="$(WS)" $(ROOT_ARG) $(ARGS)
+else ifeq ($(MODE),instructor)
+	$(LAB_ENV) $(VENV)/bin/jupyter lab --notebook-dir=notebooks $(ROOT_ARG) $(ARGS)
+else
+	$(error MODE=$(MODE) is unknown: use MODE=learner (the default: your workspace) or MODE=instructor)
+endif
+
+check: $(STAMP)  ## the fast tier (under 2 minutes): unit tests only, no notebooks, 3-seed claims, grading round trips or browser
+	TLCOURSE_PROGRESS=0 $(PY) -m pytest -q -p no:cacheprovider -m "not slow and not heavy and not browser" tests --ignore=tests/browser
+
+test: $(STAMP) sandbox-deps  ## unit tests, every notebook with nbval, a papermill run, grading round trip, browser test
+	TLCOURSE_PROGRESS=0 $(PY) -m pytest -q --durations=15 tests --ignore=tests/browser
 	TLCOURSE_PROGRESS=0 $(PY) -m pytest -q --nbval-lax -p no:cacheprovider notebooks
 	TLCOURSE_PROGRESS=0 $(PY) -m tlcourse.course --out build/papermill --only 05 -p target=photos -p seed=1
 	@$(MAKE) --no-print-directory browser
+
+sandbox-deps:  ## bubblewrap, the OS sandbox of every grading kernel (installed where we are root, as chromium is)
+	@if command -v bwrap >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" != 0 ]; then echo "sandbox-deps: bwrap is missing and this is not root, so it is not installed (as root: apt-get install bubblewrap); the grading tests will say so"; \
+	elif ! command -v apt-get >/dev/null 2>&1; then echo "sandbox-deps: bwrap is missing and there is no apt-get to install it"; \
+	else echo "sandbox-deps: installing Debian's bubblewrap"; \
+	  (apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null) || echo "sandbox-deps: installing bubblewrap failed"; fi
 
 browser: $(STAMP)  ## JupyterLab driven by Debian's chromium (installed first where we are root); screenshots in build/browser
 	@if [ -x /usr/bin/chromium ]; then :; \
@@ -40,7 +70,7 @@ course: $(STAMP)  ## execute every notebook headless into build/ and print a tim
 	TLCOURSE_PROGRESS=0 $(PY) -m tlcourse.course --out build
 
 bench: $(STAMP)  ## measure the course's performance bars into bench/
-	TLCOURSE_PROGRESS=0 $(PY) -m tlcourse.bench --out bench $(ARGS)
+	TLCOURSE_PROGRESS=0 $(PY) tests/benchmarks/bench.py --out bench $(ARGS)
 
 clean:
 	rm -rf build bench release .pytest_cache

@@ -72,11 +72,11 @@ def test_domain_adversarial_loss_reverses_only_the_feature_gradient():
     disc = DomainDiscriminator(6, hidden=8, batch_norm=False)
     loss_fn = DomainAdversarialLoss(disc)
     f_s, f_t = torch.randn(5, 6, requires_grad=True), torch.randn(3, 6, requires_grad=True)
-    loss_fn(f_s, f_t, lambd=0.5).backward()
+    loss_fn(f_s, f_t, weight=0.5).backward()
     g_rev, gd_rev = f_s.grad.clone(), disc[0].weight.grad.clone()
     f_s.grad = None
     disc.zero_grad()
-    loss_fn(f_s, f_t, lambd=-1.0).backward()  # lambda = -1: the plain (unreversed) gradient
+    loss_fn(f_s, f_t, weight=-1.0).backward()  # lambda = -1: the plain (unreversed) gradient
     torch.testing.assert_close(g_rev, -0.5 * f_s.grad)
     torch.testing.assert_close(gd_rev, disc[0].weight.grad)  # the discriminator learns normally
     assert 0.0 <= loss_fn.domain_acc <= 1.0
@@ -348,3 +348,14 @@ def test_discriminator_accuracy_averages_a_tenth_of_the_steps():
     assert h.discriminator_accuracy("first") == 1.0 and h.discriminator_accuracy("last") == 0.0
     with pytest.raises(ValueError, match="first"):
         h.discriminator_accuracy("middle")
+
+
+def test_every_aligner_takes_source_features_target_features_and_a_weight():
+    torch.manual_seed(0)
+    f_s, f_t = torch.randn(8, 16, requires_grad=True), torch.randn(8, 16) + 1
+    for method in ("mmd", "coral"):
+        aligner = make_aligner(method, 16)
+        torch.testing.assert_close(aligner(f_s, f_t, 0.5), 0.5 * aligner(f_s, f_t, 1.0))
+    dann = make_aligner("dann", 16)
+    dann(f_s, f_t, 0.0).backward()  # weight = reversal strength: the features get no gradient at 0
+    assert torch.count_nonzero(f_s.grad) == 0 and dann.discriminator[0].weight.grad.abs().sum() > 0

@@ -94,12 +94,6 @@ def _closed(results, method, prefix=""):
     return (ad - so) / (orc - so)
 
 
-def test_report(results):
-    """Not a claim: prints the per-seed table into the test log (pytest -s shows it)."""
-    for seed, r in results.items():
-        print(f"seed {seed}: " + ", ".join(f"{k} {v:.3f}" for k, v in r.items()))
-
-
 # ---- lesson 06 ------------------------------------------------------------------------------
 def test_the_shift_costs_accuracy_and_the_oracle_is_a_ceiling(results):
     for r in results.values():

@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from tlcourse import bench
+from benchmarks import bench
 from tlcourse.models import CourseNet
 from tlcourse.train import fit
 from toydata import toy
@@ -75,7 +75,7 @@ def test_bars_compare_each_measurement_with_its_limit():
 
 def test_markdown_report_lists_every_bar():
     results = {**FAKE, "meta": {"date": "today", "quick": False, "machine": "m", "load_start": "1.0",
-                                "command": "python -m tlcourse.bench"},
+                                "command": "python tests/benchmarks/bench.py"},
                "section_s": {"loop": 1.0}, "errors": {"grading": "RuntimeError: boom"}}
     results["bars"] = bench.bars(results)
     text = bench.render_markdown(results)
@@ -96,3 +96,19 @@ def test_unknown_section_is_refused(capsys):
     with pytest.raises(SystemExit):
         bench.main(["--only", "nonsense"])
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_bare_dann_loop_does_exactly_the_work_of_adapt():
+    from tlcourse.adapt import AdaptNet, adapt, make_aligner
+
+    (xs, ys), xt = toy(48), toy(40, seed=1)[0]
+    torch.manual_seed(0)
+    model = AdaptNet(4)
+    aligner = make_aligner("dann", model.feature_dim)
+    a, b = copy.deepcopy(model), copy.deepcopy(model)
+    settings = dict(epochs=2, lr=0.01, batch_size=16, seed=3, trade_off=0.3)
+    adapt(a, (xs, ys), xt, method="dann", aligner=copy.deepcopy(aligner), select="last", device="cpu",
+          show_progress=False, **settings)
+    bench.bare_dann_loop(b, copy.deepcopy(aligner), xs, ys, xt, device="cpu", **settings)
+    for (name, p), q in zip(a.named_parameters(), b.parameters()):
+        assert torch.allclose(p, q, atol=1e-6), name

@@ -5,7 +5,7 @@ import torch
 from tlcourse import surgery
 from tlcourse.finetune import build_model, check_plan, gradual_unfreeze, layer_lrs, plan_summary
 from tlcourse.models import LAYERS, CourseNet, count_parameters, layer_names
-from tlcourse.train import _cached_run, frozen_prefix_length
+from tlcourse.train import FeatureCache, frozen_prefix_length, split_frozen
 from toydata import toy
 
 
@@ -67,24 +67,19 @@ def test_new_head_init_follows_the_seed(net):
     assert torch.equal(a.fc3.weight, b.fc3.weight) and not torch.equal(a.fc3.weight, c.fc3.weight)
 
 
-def test_reuse_shares_frozen_modules_so_the_feature_cache_hits(net):
-    reuse, cache = {}, {}
-    x = torch.rand(16, 1, 28, 28)
+def test_two_models_with_the_same_frozen_layers_share_cached_features(net):
+    cache, x = FeatureCache(), torch.rand(16, 1, 28, 28)
     plan = plan_of(fc3="trainable")
-    a, b = build_model(net, plan, 3, reuse=reuse), build_model(net, plan, 3, seed=5, reuse=reuse)
-    assert a.conv1 is b.conv1 and a.relu1 is b.relu1 and a.fc3 is not b.fc3
-    k = frozen_prefix_length(a)
-    _cached_run(a[:k], x, torch.device("cpu"), cache)
-    _cached_run(b[:k], x, torch.device("cpu"), cache)
-    assert len(cache) == 1
-    # a trainable layer is never shared, and a shared copy that was changed is not reused
-    c = build_model(net, plan_of(conv3="trainable", fc3="trainable"), 3, reuse=reuse)
-    assert c.conv3 is not a.conv3 and c.conv1 is a.conv1
-    with torch.no_grad():
-        a.conv1.weight.add_(1.0)
-    d = build_model(net, plan, 3, reuse=reuse)
-    assert d.conv1 is not a.conv1
-    torch.testing.assert_close(d.conv1.weight, net.conv1.weight)
+    a, b = build_model(net, plan, 3), build_model(net, plan, 3, seed=5)
+    assert a.conv1 is not b.conv1  # separate copies: the cache recognises equal layers, not shared objects
+    (pa, _), (pb, _) = split_frozen(a), split_frozen(b)
+    first = cache(pa, x, torch.device("cpu"))
+    assert cache(pb, x, torch.device("cpu")) is first and len(cache) == 1
+    with torch.no_grad():  # a changed weight or image is a new entry, never a stale one
+        b.conv1.weight.add_(1.0)
+    cache(pb, x, torch.device("cpu"))
+    cache(pa, x + 1, torch.device("cpu"))
+    assert len(cache) == 3
 
 
 def test_layer_lrs_presets(net):
@@ -195,20 +190,19 @@ def test_spread_lrs_check():
 def test_lesson04_claims_over_3_seeds():
     """The comparison of lesson 04 (letters, 10 images per class, 9 epochs), mean val acc of 3 seeds.
 
-    Measured means: freeze (head 1e-2) 0.834, uniform 1e-3 0.769, 2:4:6 0.839, geometric 0.844,
-    gradual 0.822. The head's rate matters most (the three fast-head strategies are within 0.01 of each
+    Measured means: freeze (head 1e-2) 0.841, uniform 1e-3 0.768, 2:4:6 0.841, geometric 0.842,
+    gradual 0.810. The head's rate matters most (the three fast-head strategies are within 0.01 of each
     other); 2:4:6 is close to freezing + fast head; gradual unfreezing beats all-at-once at one rate.
     """
     from tlcourse import domains, zoo
-    from tlcourse.finetune import STRATEGIES, fine_tune
-    from tlcourse.widgets.freezelab import subsample
+    from tlcourse.finetune import RECIPES, fine_tune
 
     pretrained = zoo.load_pretrained()
-    val = subsample(domains.load("letters", "val"), 20, 0)
-    acc = {name: [] for name in STRATEGIES}
+    val = domains.load("letters", "val", n_per_class=20, seed=0)
+    acc = {name: [] for name in RECIPES}
     for seed in range(3):
         train = domains.load("letters", "train", n_per_class=10, seed=seed)
-        for name, how in STRATEGIES.items():
+        for name, how in RECIPES.items():
             _, history = fine_tune(pretrained, train, val, epochs=9, seed=seed, show_progress=False, **how)
             acc[name].append(history.best["val_acc"])
     mean = {name: sum(v) / len(v) for name, v in acc.items()}
@@ -222,7 +216,7 @@ def test_lesson04_claims_over_3_seeds():
 
 
 def test_fine_tune_plans_and_schedules(net):
-    from tlcourse.finetune import STRATEGIES, fine_tune
+    from tlcourse.finetune import RECIPES, fine_tune
 
     data = toy(48)
     model, history = fine_tune(net, data, data, plan="head", lrs="uniform", top_lr=1e-2, epochs=2,
@@ -231,7 +225,7 @@ def test_fine_tune_plans_and_schedules(net):
     assert history.cached_layers == len(model) - 1
     model, history = fine_tune(net, data, plan="head", schedule="gradual", epochs=2, show_progress=False)
     assert history.column("stage") == [1, 1]  # only the head trains: one stage
-    model, history = fine_tune(net, data, **STRATEGIES["gradual unfreezing, uniform 1e-3"], epochs=3,
+    model, history = fine_tune(net, data, **RECIPES["gradual unfreezing, uniform 1e-3"], epochs=3,
                                show_progress=False)
     assert history.column("stage") == [1, 2, 3] and surgery.trainable_layers(model) == list(LAYERS)
     with pytest.raises(ValueError, match="schedule"):

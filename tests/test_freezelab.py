@@ -9,7 +9,8 @@ import torch
 from tlcourse import surgery
 from tlcourse.models import LAYERS, CourseNet
 from tlcourse.widgets import freezelab
-from tlcourse.widgets.freezelab import FreezeLab, benchmark_retrain, subsample
+from tlcourse.domains import subsample
+from tlcourse.widgets.freezelab import FreezeLab, benchmark_retrain
 from toydata import toy
 
 
@@ -47,7 +48,7 @@ def test_a_click_trains_and_adds_a_run(lab):
 
 def test_retrain_reuses_the_cached_features(lab):
     lab.button.click()
-    cache = lab._feature_caches[10]
+    cache = lab.feature_caches[10]
     assert len(cache) == 3  # train, val and test features of the frozen prefix
     lab.epochs.value = 4
     lab.button.click()
@@ -58,7 +59,7 @@ def test_retrain_reuses_the_cached_features(lab):
     assert len(cache) == 6 and lab.runs[-1]["plan"] == "FFFFTT"
     lab.size.value = 20  # another data size: its own cache
     lab.button.click()
-    assert len(lab._feature_caches[20]) == 3 and lab.runs[-1]["n/class"] == 20
+    assert len(lab.feature_caches[20]) == 3 and lab.runs[-1]["n/class"] == 20
     assert lab._datasets[20]["val"] is lab._datasets[10]["val"]  # same val/test for every size
 
 
@@ -164,11 +165,13 @@ def test_too_many_images_per_class_is_explained():
         FreezeLab(CourseNet(3), "toy", data={"train": toy(20)})
 
 
-def test_subsample_takes_n_per_class():
+def test_subsample_takes_n_per_class_and_refuses_too_many():
     x, y = toy(40)
     xs, ys = subsample((x, y), 3, seed=1)
     assert torch.bincount(ys).tolist() == [3, 3, 3, 3] and len(xs) == 12
     assert not torch.equal(subsample((x, y), 3, seed=2)[0], xs)
+    with pytest.raises(ValueError, match="impossible"):
+        subsample((x, y), 40)
 
 
 def test_benchmark_reports_cached_and_uncached_seconds(lab):

@@ -1,14 +1,15 @@
 """Round trip of the real lessons: for every notebooks/*.ipynb with graded test cells,
 
 * nbgrader's own ``generate_assignment`` accepts it (one throwaway course directory for all lessons);
-* graded as a submission, the source notebook passes all its tests;
+* the grader's reference run of the source notebook passes its own tests (hidden ones included) and
+  observes every exercise;
 * its released copy fails every graded test (as ``nbgrader validate --invert`` expects);
 * the released copy with the solutions pasted back scores full marks.
 
-The grader runs a submission's answer and ordinary cells with the instructor's test cells, so the
-source and the filled release run exactly the same cells: the test checks that (no kernel needed),
-then grades the filled release and the bare release, which run whole lessons (hence ``slow``).
-Lessons without exercises are skipped; when no lesson has any, each test skips with a reason.
+The grader runs a submission's answer and ordinary cells with an observation in place of each test cell,
+so the source and the filled release run exactly the same cells: the test checks that (no kernel needed),
+then grades the filled release and the bare release against the source's reference run, which run whole
+lessons (hence ``slow``). When no lesson has exercises, each test skips with a reason.
 """
 from __future__ import annotations
 
@@ -77,8 +78,10 @@ def test_source_passes_release_fails_filled_release_passes(lesson, tmp_path):
     for student, nb in {"released": released, "filled": filled}.items():
         (subs / student).mkdir(parents=True)
         nbformat.write(nb, subs / student / lesson.name)
+    log: list[str] = []
     grades = {g.student: g for g in grade([subs], [lesson], tmp_path / "grades.csv", jobs=2,
-                                          limits=Limits(cell_timeout=600, max_time=1800), log=lambda m: None)}
+                                          limits=Limits(cell_timeout=600, max_time=1800), log=log.append)}
+    assert not [m for m in log if "GRADER ERROR" in m], log  # the source fails none of its own tests
     assert all(not r.error for g in grades.values() for r in g.results), [r.error for g in grades.values()
                                                                            for r in g.results]
     full = {t.grade_id: t.points for t in source.tests}

@@ -113,10 +113,9 @@ def test_lesson04_lr_finder_claims_over_3_seeds():
     from tlcourse import domains, zoo
     from tlcourse.finetune import build_model, fine_tune
     from tlcourse.models import LAYERS
-    from tlcourse.widgets.freezelab import subsample
 
     pretrained = zoo.load_pretrained()
-    val = subsample(domains.load("letters", "val"), 20, 0)
+    val = domains.load("letters", "val", n_per_class=20, seed=0)
     acc, suggestions = {"suggestion": [], "1e-3": [], "minimum": []}, []
     for seed in range(3):
         train = domains.load("letters", "train", n_per_class=10, seed=seed)

@@ -5,6 +5,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from tlcourse.workspace import COURSE_NOTEBOOKS
+
 
 def _doctor(args: argparse.Namespace) -> int:
     from tlcourse.doctor import run_doctor
@@ -35,9 +37,51 @@ def _grade(args: argparse.Namespace) -> int:
     from tlcourse.grading.grade import grade
     from tlcourse.grading.limits import Limits
 
+    from tlcourse.grading.cluster import ClusterUnavailable
+    from tlcourse.grading.grade import IsolationUnavailable
+
     limits = Limits(cell_timeout=args.timeout, max_time=args.max_time, memory_mb=args.memory)
-    preload = tuple(m for m in args.preload.split(",") if m)
-    grade(args.submissions, [args.source], args.out, args.feedback, args.jobs, limits, preload, args.keep)
+    try:
+        grade(args.submissions, [args.source], args.out, args.feedback, args.jobs, limits, args.keep,
+              weak_isolation=args.weak_isolation, dask=args.dask)
+    except (IsolationUnavailable, ClusterUnavailable) as err:
+        print(err, file=sys.stderr)
+        return 2
+    return 0
+
+
+def _workspace(args: argparse.Namespace) -> int:
+    from tlcourse import workspace
+
+    folder = args.dir or workspace.find_workspace() or workspace.workspace_dir()
+    try:
+        done = workspace.sync(folder, args.source)
+    except (FileNotFoundError, ValueError) as err:
+        print(err.args[0], file=sys.stderr)
+        return 1
+    workspace.jupyter_config(folder)
+    for line in done:
+        print(line)
+    lessons = len(workspace.lessons(args.source))
+    print(f"your workspace: {folder} ({lessons} lessons{'' if done else ', up to date'})")
+    return 0
+
+
+def _solution(args: argparse.Namespace) -> int:
+    from tlcourse.solutions import solution
+
+    try:
+        print(solution(args.exercise, args.source))
+    except (KeyError, PermissionError, FileNotFoundError) as err:
+        print(err.args[0], file=sys.stderr)
+        return 1
+    return 0
+
+
+def _progress(args: argparse.Namespace) -> int:
+    from tlcourse.progress import report
+
+    print(report(args.dir, args.source))
     return 0
 
 
@@ -61,7 +105,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_release)
 
     from tlcourse.grading.limits import Limits
-    from tlcourse.grading.seal import PRELOAD
 
     d = Limits()
     p = sub.add_parser("grade", help="autograde submissions in sandboxed kernels; write a CSV and feedback",
@@ -79,10 +122,32 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"seconds per notebook, restarts included (default {d.max_time:.0f})")
     p.add_argument("--memory", type=int, default=d.memory_mb,
                    help=f"address-space limit of each kernel in MB (default {d.memory_mb}; torch alone maps ~3500)")
-    p.add_argument("--preload", default=",".join(PRELOAD),
-                   help="modules imported and snapshotted before student code (default: %(default)s)")
-    p.add_argument("--keep", action="store_true", help="keep the working folders (for debugging the grader)")
+    p.add_argument("--preload", default="", help="ignored (kept so that older command lines still work)")
+    p.add_argument("--keep", action="store_true", help="keep each kernel's log (for debugging the grader)")
+    p.add_argument("--weak-isolation", action="store_true", help="grade even where no OS sandbox (bubblewrap) "
+                   "works here, e.g. macOS: only for submissions you trust; the CSV records it")
+    p.add_argument("--dask", metavar="ADDRESS", default=None, help="run the jobs on the workers of a Dask cluster "
+                   "whose scheduler is at ADDRESS, e.g. tcp://HOST:8786 (pip install 'tlcourse[cluster]'; README: "
+                   "'A big class')")
     p.set_defaults(func=_grade)
+
+    course = {"type": Path, "default": COURSE_NOTEBOOKS, "help": "the course's notebooks (default: notebooks/)"}
+    mine = {"type": Path, "default": None, "help": "the workspace (default: $TLCOURSE_WORKSPACE or workspace/)"}
+    p = sub.add_parser("workspace", help="make or update your workspace: your own copies of the lessons "
+                       "(new lessons added, a changed lesson put beside your copy, never over it)")
+    p.add_argument("--dir", **mine)
+    p.add_argument("--source", **course)
+    p.set_defaults(func=_workspace)
+
+    p = sub.add_parser("solution", help="print the instructor's solution of an exercise (after you tried)")
+    p.add_argument("exercise", help="the id that check(...) uses, e.g. lesson04.freeze_up_to")
+    p.add_argument("--source", **course)
+    p.set_defaults(func=_solution)
+
+    p = sub.add_parser("progress", help="which exercises pass in your workspace")
+    p.add_argument("--dir", **mine)
+    p.add_argument("--source", **course)
+    p.set_defaults(func=_progress)
     return parser
 
 

@@ -50,6 +50,15 @@ def _embedded_data() -> tuple[str, bool, str]:
         return ("embedded data", False, f"{type(err).__name__}: {err}")
 
 
+def _isolation() -> tuple[str, bool, str]:
+    """Whether ``tlcourse grade`` can confine each grading kernel (bubblewrap). Only instructors need it."""
+    from tlcourse.grading.isolation import probe
+
+    result = probe()
+    return ("grading sandbox", True, result.reason if result.ok else f"not available (learners do not need it; "
+            f"instructors grading untrusted notebooks do): {result.reason}")
+
+
 def _online(timeout: float = 3.0) -> tuple[str, bool, str]:
     """Online options only: ImageNet weights and torchvision datasets. Never needed by default."""
     start = time.perf_counter()
@@ -65,7 +74,7 @@ def _online(timeout: float = 3.0) -> tuple[str, bool, str]:
 
 def run_doctor(print_fn: Callable[[str], None] = print) -> bool:
     """Print one line per check; return True if everything the course needs is usable."""
-    checks = _versions() + [_device(), _checkpoint(), _embedded_data(), _online()]
+    checks = _versions() + [_device(), _checkpoint(), _embedded_data(), _isolation(), _online()]
     width = max(len(name) for name, _, _ in checks)
     for name, ok, detail in checks:
         print_fn(f"{'ok ' if ok else 'BAD'}  {name:<{width}}  {detail}")

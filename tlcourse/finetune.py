@@ -15,11 +15,10 @@ layer group more per stage, from the top down, each stage a call to :func:`tlcou
 random head settles before its gradients reach the pretrained layers.
 
 :func:`fine_tune` puts it together (plan + learning rates per layer + schedule), and
-``STRATEGIES`` names the ones lesson 04 compares.
+``RECIPES`` names the ones lesson 04 compares.
 """
 from __future__ import annotations
 
-import copy
 from typing import Callable
 
 import torch
@@ -27,7 +26,7 @@ from torch import nn
 
 from tlcourse import surgery
 from tlcourse.models import layer_names
-from tlcourse.train import Data, History, fit
+from tlcourse.train import BestWeights, Data, History, fit
 
 CHOICES = ("frozen", "trainable", "removed")
 
@@ -60,13 +59,10 @@ def check_plan(plan: dict[str, str], layers: list[str]) -> None:
 
 
 def build_model(pretrained: nn.Sequential, plan: dict[str, str], num_classes: int, *,
-                hidden: int | None = 128, seed: int = 0,
-                reuse: dict[str, nn.Module] | None = None) -> nn.Sequential:
+                hidden: int | None = 128, seed: int = 0) -> nn.Sequential:
     """A new network for the target task from ``pretrained`` and a per-layer ``plan``.
 
-    ``pretrained`` is not changed. The new head is initialised from ``seed``. ``reuse`` (a dict kept
-    by the caller, e.g. a widget) shares frozen layers and parameter-free modules between the models
-    it builds, so that ``fit(..., feature_cache=...)`` recognises an unchanged frozen prefix.
+    ``pretrained`` is not changed. The new head is initialised from ``seed``.
     """
     layers = layer_names(pretrained)
     check_plan(plan, layers)
@@ -80,31 +76,7 @@ def build_model(pretrained: nn.Sequential, plan: dict[str, str], num_classes: in
         net = surgery.attach_head(surgery.truncate(pretrained, after=kept[-1]), num_classes, hidden)
     surgery.unfreeze(net)
     surgery.freeze(net, [n for n in kept if plan[n] == "frozen"])
-    if reuse is not None:
-        _share_frozen(net, pretrained, reuse)
     return net
-
-
-def _share_frozen(net: nn.Sequential, pretrained: nn.Sequential, reuse: dict[str, nn.Module]) -> None:
-    """Swap ``net``'s frozen pretrained modules for the copies in ``reuse`` (adding missing ones)."""
-    original = dict(pretrained.named_children())
-    head = layer_names(net)[-1]
-    for name, module in list(net.named_children()):
-        params = list(module.parameters())
-        if name not in original or name == head or any(p.requires_grad for p in params):
-            continue
-        shared = reuse.get(name)
-        if shared is None or not _same_weights(shared, original[name]):
-            reuse[name] = module  # first use, or someone trained the shared copy: start over
-        else:
-            setattr(net, name, shared)
-
-
-def _same_weights(a: nn.Module, b: nn.Module) -> bool:
-    pa, pb = list(a.parameters()), list(b.parameters())
-    return (type(a) is type(b) and len(pa) == len(pb)
-            and all(not x.requires_grad and x.shape == y.shape
-                    and torch.equal(x.detach().cpu(), y.detach().cpu()) for x, y in zip(pa, pb)))
 
 
 def plan_summary(plan: dict[str, str]) -> str:
@@ -122,11 +94,7 @@ def layer_lrs(model: nn.Module, preset: str | dict[str, float], top_lr: float = 
     """
     names = layer_names(model)
     if isinstance(preset, dict):
-        groups = surgery.layer_groups(model)
-        per_layer = {}
-        for key, lr in preset.items():
-            for name in groups.get(key) or surgery._select(model, key):
-                per_layer[name] = lr
+        per_layer = surgery.layer_rates(model, preset)
     elif preset == "2:4:6":
         return layer_lrs(model, surgery.PRESET_246)
     elif preset == "uniform":
@@ -135,9 +103,6 @@ def layer_lrs(model: nn.Module, preset: str | dict[str, float], top_lr: float = 
         per_layer = surgery.discriminative_lrs(model, top_lr=top_lr, ratio=ratio)
     else:
         raise ValueError(f"unknown preset {preset!r}; use '2:4:6', 'uniform', 'discriminative' or a dict")
-    missing = [n for n in names if n not in per_layer]
-    if missing:
-        raise ValueError(f"no learning rate given for layers {missing}")
     return {n: per_layer[n] for n in names}
 
 
@@ -175,7 +140,7 @@ def gradual_unfreeze(model: nn.Module, train: Data, val: Data | None = None, *,
         raise ValueError(f"epochs_per_stage must be at least 1, got {epochs_per_stage}")
     surgery.freeze(model, [n for g in groups for n in g])
     lrs = layer_lrs(model, lr) if isinstance(lr, dict) else None
-    history, best_acc, best_state = History(), -1.0, None
+    history, keep = History(), BestWeights(model)
     for stage, group in enumerate(reversed(groups), start=1):
         surgery.unfreeze(model, group)
         offset, steps = len(history), (history.rows[-1]["steps"] if history.rows else 0)
@@ -189,16 +154,14 @@ def gradual_unfreeze(model: nn.Module, train: Data, val: Data | None = None, *,
                    lr=surgery.param_groups(model, lrs) if lrs else lr, on_epoch=relay, **fit_kwargs)
         history.rows.extend(part.rows)
         history.cached_layers = max(history.cached_layers, part.cached_layers)
-        if part.best_epoch is not None and part.best["val_acc"] > best_acc:
-            best_acc, history.best_epoch = part.best["val_acc"], offset + part.best_epoch
-            best_state = copy.deepcopy(model.state_dict())
-    if best_state is not None:
-        model.load_state_dict(best_state)
+        if part.best_epoch is not None and keep.offer(part.best["val_acc"], offset + part.best_epoch):
+            history.best_epoch = keep.epoch
+    keep.restore()
     return history
 
 
-#: The strategies lesson 04 compares on one target (keyword arguments of :func:`fine_tune`).
-STRATEGIES: dict[str, dict] = {
+#: The fine-tuning recipes lesson 04 compares on one target (keyword arguments of :func:`fine_tune`).
+RECIPES: dict[str, dict] = {
     "freeze all but the head (head 1e-2)": dict(plan="head", lrs="uniform", top_lr=1e-2),
     "fine-tune all, uniform 1e-3": dict(plan="all", lrs="uniform", top_lr=1e-3),
     "fine-tune all, 2:4:6": dict(plan="all", lrs="2:4:6"),

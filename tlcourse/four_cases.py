@@ -16,11 +16,10 @@ import math
 import time
 from typing import Iterable
 
-import torch
 from torch import nn
 
 from tlcourse import domains, surgery, zoo
-from tlcourse.models import CourseNet, layer_names
+from tlcourse.models import CourseNet, count_parameters, layer_names
 from tlcourse.runtime import progress, seed_everything
 from tlcourse.train import evaluate, fit
 
@@ -60,7 +59,7 @@ def train_one(strategy: str, target: str, n_per_class: int, seed: int = 0, steps
     seconds = time.perf_counter() - start
     return {"strategy": strategy, "target": target, "n_per_class": n_per_class, "seed": seed,
             "test_acc": evaluate(net, test)["acc"], "seconds": seconds, "steps": curve[-1][0],
-            "trainable": sum(p.numel() for p in net.parameters() if p.requires_grad)}
+            "trainable": count_parameters(net, trainable_only=True)}
 
 
 def compare(targets: Iterable[str], sizes: Iterable[int], seeds: Iterable[int] = (0,),

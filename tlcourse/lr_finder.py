@@ -10,8 +10,10 @@ its start at zero), and suggest a rate from the curve:
 - ``"steepest"``: where the smoothed loss falls fastest per decade of learning rate (measured over
   half a decade, so that batch-to-batch noise does not decide it): a more cautious choice.
 
-The sweep trains a **copy** of the trainable part of the model, so the model itself is unchanged. A
-frozen bottom is run once (as in :func:`tlcourse.train.fit`) and shared, not copied.
+The sweep is a short run of the course's training scaffold (:func:`tlcourse.train.train_epochs`) whose
+scheduler multiplies the rate at every step. It trains a **copy** of the trainable part of the model, so
+the model itself is unchanged. A frozen bottom is run once (as in :func:`tlcourse.train.fit`) and shared,
+not copied.
 """
 from __future__ import annotations
 
@@ -24,9 +26,10 @@ import torch
 from torch.nn import functional as F
 
 from tlcourse.runtime import get_device
-from tlcourse.train import Data, _cached_run, _make_optimizer, as_tensors, frozen_prefix_length
+from tlcourse.train import Data, FeatureCache, as_tensors, frozen_features, make_optimizer, split_frozen, train_epochs
 
-METHODS = ("steepest", "min/10")
+#: The two ways to read a suggestion off the curve.
+SUGGESTIONS = ("steepest", "min/10")
 
 
 @dataclass
@@ -92,15 +95,16 @@ def _steepest(lrs: list[float], smoothed: list[float], decades: float = 0.5) -> 
 def lr_find(model: torch.nn.Module, train: Data, *, start_lr: float = 1e-7, end_lr: float = 10.0,
             num_steps: int = 100, batch_size: int = 64, optimizer: str = "adam", beta: float = 0.9,
             diverge: float = 4.0, method: str = "min/10", seed: int = 0,
-            device: str | torch.device | None = None, feature_cache: dict | None = None) -> LRFinderResult:
+            device: str | torch.device | None = None,
+            feature_cache: FeatureCache | dict | None = None) -> LRFinderResult:
     """Sweep the learning rate from ``start_lr`` to ``end_lr`` over ``num_steps`` mini-batches.
 
-    Stops early once the smoothed loss exceeds ``diverge`` times its minimum. ``model`` is not
-    changed. Use ``result.suggestion`` as ``lr=`` of :func:`tlcourse.train.fit` and
+    The curve ends where the smoothed loss first exceeds ``diverge`` times its minimum. ``model`` is
+    not changed. Use ``result.suggestion`` as ``lr=`` of :func:`tlcourse.train.fit` and
     ``result.plot()`` to see why.
     """
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; use one of {METHODS}")
+    if method not in SUGGESTIONS:
+        raise ValueError(f"unknown method {method!r}; use one of {SUGGESTIONS}")
     if not 0 < start_lr < end_lr:
         raise ValueError(f"need 0 < start_lr < end_lr, got start_lr={start_lr}, end_lr={end_lr}")
     if num_steps < 5:
@@ -110,43 +114,32 @@ def lr_find(model: torch.nn.Module, train: Data, *, start_lr: float = 1e-7, end_
     if len(x) == 0:
         raise ValueError("the training set is empty")
     model.to(device)
-    k = frozen_prefix_length(model)
-    if k == len(model):
-        raise ValueError("nothing to train: every layer is frozen")
-    if k:  # the frozen bottom is shared and run once; only the top is copied and trained
-        x = _cached_run(model[:k], x, device, feature_cache)
-        top = copy.deepcopy(model[k:])
-    else:
-        top = copy.deepcopy(model)
-    x, y = x.to(device), y.to(device)
-    opt = _make_optimizer(top, start_lr, optimizer, weight_decay=0.0)
+    prefix, top = split_frozen(model)
+    top = copy.deepcopy(top)  # the frozen bottom is shared and run once; only the top is copied and trained
+    x, y = frozen_features(prefix, x, device, feature_cache), y.to(device)
+    opt = make_optimizer(top, start_lr, optimizer)
     factor = (end_lr / start_lr) ** (1 / (num_steps - 1))
-    generator = torch.Generator().manual_seed(seed)
+    sweep = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: factor ** step)
     torch.manual_seed(seed)
 
-    lrs, losses, avg, best = [], [], 0.0, math.inf
-    top.train()
-    batches: list[torch.Tensor] = []
-    for step in range(num_steps):
-        if not batches:
-            batches = list(torch.randperm(len(x), generator=generator).split(batch_size))
-        idx = batches.pop(0).to(device)
-        lr = start_lr * factor ** step
-        for group in opt.param_groups:
-            group["lr"] = lr
+    def step(idx: torch.Tensor, p: float) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        idx = idx.to(device)
         loss = F.cross_entropy(top(x[idx]), y[idx])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        value = loss.item()
-        if not math.isfinite(value):
+        return loss, {"loss": loss.detach()}
+
+    run = train_epochs(top, step, len(x), optimizer=opt, scheduler=sweep, batch_size=batch_size,
+                       epochs=math.ceil(num_steps / math.ceil(len(x) / batch_size)), max_steps=num_steps,
+                       generator=torch.Generator().manual_seed(seed), log_steps=True, show_progress=False)
+    lrs, losses, avg, best = [], [], 0.0, math.inf
+    for logged in run.steps:  # the curve up to where the loss diverged
+        if not math.isfinite(logged["loss"]):
             break
-        lrs.append(lr)
-        losses.append(value)
-        avg = beta * avg + (1 - beta) * value
+        lrs.append(logged["lr"])
+        losses.append(logged["loss"])
+        avg = beta * avg + (1 - beta) * logged["loss"]
         smooth = avg / (1 - beta ** len(losses))  # as in _ema, one step at a time
         best = min(best, smooth)
-        if smooth > diverge * best and step > 2:
+        if smooth > diverge * best and len(losses) > 3:
             break
     if len(losses) < 3:
         raise RuntimeError(f"the loss diverged right away at lr={start_lr:g}; lower start_lr")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-import torch
 from torch import nn
 
 #: The six layers that carry weights, bottom to top. Widgets and surgery use these names.
@@ -48,14 +47,11 @@ class CourseNet(nn.Sequential):
             return nn.Sequential(OrderedDict(list(self._modules.items())[idx]))
         return super().__getitem__(idx)
 
-    def features(self, x: torch.Tensor, upto: str = "fc2") -> torch.Tensor:
-        """Run the network up to and including layer ``upto`` (and its ReLU/pool)."""
-        return block_end_slice(self, upto)(x)
-
 
 def layer_names(model: nn.Module) -> list[str]:
-    """Names of the modules that carry weights, bottom to top (``LAYERS`` for a CourseNet)."""
-    return [name for name, m in model.named_children() if any(True for _ in m.parameters(recurse=False))]
+    """Names of the children that carry weights (their own or their submodules'), bottom to top
+    (``LAYERS`` for a CourseNet; ``stem, block1..block7, conv_head, head`` for ``backbone.Backbone``)."""
+    return [name for name, m in model.named_children() if any(True for _ in m.parameters())]
 
 
 def block_end(model: nn.Sequential, layer: str) -> int:

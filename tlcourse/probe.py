@@ -32,18 +32,25 @@ def shared_class_accuracy(model: nn.Module, data: Data, model_classes: list[str]
     return (predict(model, x)[:, columns].argmax(1) == y).float().mean().item()
 
 
-def probe_accuracy(train_features: Tensor | np.ndarray, train_y: Tensor | np.ndarray,
-                   test_features: Tensor | np.ndarray, test_y: Tensor | np.ndarray, C: float = 1.0) -> float:
-    """Test accuracy of a logistic regression fitted on standardised ``train_features``."""
+def logistic_regression(C: float = 1.0, max_iter: int = 1000):
+    """The course's linear classifier, unfitted: standardise each feature, then a (multinomial)
+    logistic regression with inverse regularisation strength ``C`` (scikit-learn's pipeline)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=max_iter))
+
+
+def probe_accuracy(train_features: Tensor | np.ndarray, train_y: Tensor | np.ndarray,
+                   test_features: Tensor | np.ndarray, test_y: Tensor | np.ndarray, C: float = 1.0) -> float:
+    """Test accuracy of :func:`logistic_regression` fitted on ``train_features``."""
     from threadpoolctl import threadpool_limits
 
     def numpy(a):
         return a.detach().cpu().numpy() if torch.is_tensor(a) else np.asarray(a)
 
-    clf = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=1000))
+    clf = logistic_regression(C)
     with threadpool_limits(1):  # small problems: BLAS threads only fight each other
         clf.fit(numpy(train_features), numpy(train_y))
         return float(clf.score(numpy(test_features), numpy(test_y)))
@@ -56,4 +63,4 @@ def linear_probe(model: nn.Sequential, train: Data, test: Data, upto: str = "fc2
     return probe_accuracy(embed(model, train, upto), y_train, embed(model, test, upto), y_test, C)
 
 
-__all__ = ["linear_probe", "probe_accuracy", "shared_class_accuracy"]
+__all__ = ["linear_probe", "logistic_regression", "probe_accuracy", "shared_class_accuracy"]

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from tlcourse.adapt.mmd import mmd2
+from tlcourse.discrepancy import mmd2
 from tlcourse.domains import DomainData
 
 Sample = Any  # a DomainData, a domain name (str), or a tensor of images (N, 1, 28, 28) or features (N, d)
@@ -94,17 +94,16 @@ def domain_classifier_accuracy(source: Tensor, target: Tensor, folds: int = 5, s
     The inputs are standardised; each fold is held out once, so every number is a held-out one.
     With equal sample sizes chance is 0.5.
     """
-    from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_score
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
     from threadpoolctl import threadpool_limits
+
+    from tlcourse.probe import logistic_regression
 
     x = torch.cat([source, target]).double().numpy()
     d = np.r_[np.zeros(len(source)), np.ones(len(target))]
     if min(len(source), len(target)) < folds:
         raise ValueError(f"each domain needs at least folds={folds} examples")
-    clf = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=1000))
+    clf = logistic_regression(C)
     cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
     with threadpool_limits(1):  # small problems: BLAS threads only fight each other (10x slower)
         return float(cross_val_score(clf, x, d, cv=cv).mean())

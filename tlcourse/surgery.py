@@ -1,4 +1,4 @@
-"""Model surgery: freeze, cut, re-head and re-initialise a pretrained network.
+"""Model surgery: freeze, cut and re-head a pretrained network, and give its layers their own learning rates.
 
 Every transfer strategy in the course is a few calls to this module::
 
@@ -26,7 +26,7 @@ from tlcourse.models import block_end, layer_names
 PRESET_246 = {"bottom": 1e-6, "middle": 1e-4, "top": 1e-2}
 
 
-def _select(model: nn.Module, layers: str | Iterable[str] | None) -> list[str]:
+def select_layers(model: nn.Module, layers: str | Iterable[str] | None) -> list[str]:
     """Weighted layer names matching ``layers`` (names or prefixes; ``None`` = all)."""
     names = layer_names(model)
     if layers is None:
@@ -42,7 +42,7 @@ def _select(model: nn.Module, layers: str | Iterable[str] | None) -> list[str]:
 
 
 def _set_trainable(model: nn.Module, layers: str | Iterable[str] | None, flag: bool) -> nn.Module:
-    for name in _select(model, layers):
+    for name in select_layers(model, layers):
         module = getattr(model, name)
         for p in module.parameters():
             p.requires_grad_(flag)
@@ -88,15 +88,6 @@ def describe(model: nn.Module) -> list[dict]:
     return rows
 
 
-def reinit(model: nn.Module, layers: str | Iterable[str] | None = None, seed: int | None = None) -> nn.Module:
-    """Give ``layers`` fresh random weights (PyTorch's default initialisation)."""
-    if seed is not None:
-        torch.manual_seed(seed)
-    for name in _select(model, layers):
-        getattr(model, name).reset_parameters()
-    return model
-
-
 def replace_head(model: nn.Sequential, num_classes: int, layer: str | None = None) -> nn.Sequential:
     """A copy of ``model`` whose last layer is a new ``nn.Linear`` with ``num_classes`` outputs."""
     if num_classes < 1:
@@ -118,11 +109,13 @@ def truncate(model: nn.Sequential, after: str) -> nn.Sequential:
 
 
 def attach_head(body: nn.Sequential, num_classes: int, hidden: int | None = 128,
-                input_shape: tuple[int, ...] = (1, 28, 28)) -> nn.Sequential:
+                input_shape: tuple[int, ...] | None = None) -> nn.Sequential:
     """``body`` followed by a new fully connected head (``head1`` [+ ReLU + ``head2``]).
 
-    The head's input size is measured by running a dummy image through ``body``.
+    The head's input size is measured by running a dummy image of ``input_shape`` through ``body``
+    (default: ``body.input_shape`` if it has one, e.g. a ``backbone.Backbone``, else 1 x 28 x 28).
     """
+    input_shape = input_shape or getattr(body, "input_shape", (1, 28, 28))
     with torch.no_grad():
         was_training = body.training
         n_in = body.eval()(torch.zeros(1, *input_shape)).flatten(1).shape[1]
@@ -151,21 +144,25 @@ def layer_groups(model: nn.Module) -> dict[str, list[str]]:
     return {"bottom": body[:third], "middle": body[third:], "top": top}
 
 
-def param_groups(model: nn.Module, lrs: dict[str, float] | None = None) -> list[dict]:
-    """Optimizer parameter groups with a learning rate per layer or per group.
-
-    ``lrs`` maps layer names (``{"conv1": 1e-5, "fc3": 1e-2}``) or the group names of
-    :func:`layer_groups` (``PRESET_246``, the default) to learning rates. Frozen layers are left out.
-    """
-    lrs = PRESET_246 if lrs is None else lrs
+def layer_rates(model: nn.Module, lrs: dict[str, float]) -> dict[str, float]:
+    """A learning rate for every layer of ``model`` from ``lrs``, whose keys are group names of
+    :func:`layer_groups` (``PRESET_246``) or layer names/prefixes (``{"conv": 1e-5, "fc3": 1e-2}``);
+    later keys override earlier ones. Raises ``ValueError`` naming any layer left without a rate."""
     groups = layer_groups(model)
     per_layer: dict[str, float] = {}
     for key, lr in lrs.items():
-        for name in groups.get(key) or _select(model, key):
+        for name in groups.get(key) or select_layers(model, key):
             per_layer[name] = lr
     missing = [n for n in layer_names(model) if n not in per_layer]
     if missing:
         raise ValueError(f"no learning rate given for layers {missing}")
+    return per_layer
+
+
+def param_groups(model: nn.Module, lrs: dict[str, float] | None = None) -> list[dict]:
+    """Optimizer parameter groups, one per trainable layer, with the rates of :func:`layer_rates`
+    (``PRESET_246`` by default). Frozen layers are left out."""
+    per_layer = layer_rates(model, PRESET_246 if lrs is None else lrs)
     return [{"params": [p for p in getattr(model, n).parameters() if p.requires_grad], "lr": lr, "name": n}
             for n, lr in per_layer.items()
             if any(p.requires_grad for p in getattr(model, n).parameters())]

@@ -1,7 +1,9 @@
-"""One JupyterLab server and one chromium page for the whole browser suite.
+"""One JupyterLab server and one chromium page for the whole browser suite, and a second pair for the
+learner's lab.
 
 The server serves a temporary copy of ``notebooks/`` (so outputs a run leaves in the browser can
-never reach the repository) plus the deliberately broken notebooks of the test of the test.
+never reach the repository) plus the deliberately broken notebooks of the test of the test. The
+learner's lab serves a fresh workspace of student copies with nbgrader switched off, as ``make lab``.
 Screenshots go to ``build/browser/``. Everything is skipped, with the reason, where Debian's
 chromium or Python Playwright is missing.
 """
@@ -60,6 +62,30 @@ def lab(playwright_api, served, tmp_path_factory):
         if (work / "jupyterlab.log").exists():
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             shutil.copy(work / "jupyterlab.log", ARTIFACTS / "jupyterlab.log")
+
+
+@pytest.fixture(scope="module")
+def learner_lab(playwright_api, tmp_path_factory):
+    """The learner's lab as ``make lab`` opens it: a fresh workspace of student copies, nbgrader's
+    extensions switched off. Yields the driver and the workspace folder."""
+    from tlcourse import workspace
+
+    work, ws = tmp_path_factory.mktemp("learner-lab"), tmp_path_factory.mktemp("workspace")
+    workspace.sync(ws)
+    server = LabServer(ws, work, env={"JUPYTER_CONFIG_PATH": str(workspace.jupyter_config(ws))}).start()
+    context = None
+    try:
+        context = launch_browser(playwright_api, work / "chromium-profile")
+        driver = Lab(context.new_page(), server, ARTIFACTS)
+        driver.open_lab()
+        yield driver, ws
+    finally:
+        if context is not None:
+            context.close()
+        server.stop()
+        if (work / "jupyterlab.log").exists():
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            shutil.copy(work / "jupyterlab.log", ARTIFACTS / "learner-jupyterlab.log")
 
 
 @pytest.fixture(scope="session")

@@ -58,10 +58,11 @@ def free_port() -> int:
 
 
 class LabServer:
-    """``jupyter lab`` serving ``notebook_dir``, with its settings and logs under ``workdir``."""
+    """``jupyter lab`` serving ``notebook_dir``, with its settings and logs under ``workdir`` and ``env``
+    added to its environment (e.g. the learner's ``JUPYTER_CONFIG_PATH``, as ``make lab`` sets it)."""
 
-    def __init__(self, notebook_dir: Path, workdir: Path):
-        self.notebook_dir, self.workdir = Path(notebook_dir), Path(workdir)
+    def __init__(self, notebook_dir: Path, workdir: Path, env: dict[str, str] | None = None):
+        self.notebook_dir, self.workdir, self.env = Path(notebook_dir), Path(workdir), env or {}
         self.port, self.token = free_port(), secrets.token_hex(16)
         self.log_path = self.workdir / "jupyterlab.log"
         self.proc: subprocess.Popen | None = None
@@ -79,7 +80,7 @@ class LabServer:
             (settings / name).parent.mkdir(parents=True, exist_ok=True)
             (settings / name).write_text(json.dumps(values))
         env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(settings),
-                   JUPYTERLAB_WORKSPACES_DIR=str(self.workdir / "lab-workspaces"))
+                   JUPYTERLAB_WORKSPACES_DIR=str(self.workdir / "lab-workspaces"), **self.env)
         jupyter = Path(sys.executable).with_name("jupyter")
         cmd = [str(jupyter), "lab", f"--notebook-dir={self.notebook_dir}", "--no-browser",
                f"--port={self.port}", "--ServerApp.ip=127.0.0.1", f"--ServerApp.token={self.token}",
@@ -283,6 +284,40 @@ class Lab:
                 continue
             dialog.locator("button", has_text=re.compile("^(Discard|Don't Save)$")).first.click()
             dialog.wait_for(state="detached")
+
+    def nbgrader_ui(self) -> list[str]:
+        """nbgrader's menu, sidebars and the open notebook's Validate button, as found on the page."""
+        found = [f"menu {t}" for t in self.page.locator(".lm-MenuBar-itemLabel").all_inner_texts()
+                 if "nbgrader" in t.lower()]
+        titles = (tab.get_attribute("title") or "" for tab in self.page.locator(".lm-TabBar-tab").all())
+        found += [f"sidebar {t}" for t in titles if "nbgrader" in t.lower()]
+        toolbar = self.notebook.locator(".jp-Toolbar").first
+        if toolbar.count() and "Validate" in toolbar.inner_text().split("\n"):
+            found.append("toolbar Validate")
+        return found
+
+    def code_cells(self):
+        return self.notebook.locator(".jp-CodeCell")
+
+    def set_cell_text(self, index: int, text: str) -> None:
+        """Replace code cell ``index``'s text as a learner would: click in, select all, type (pasted,
+        so the editor adds no indentation or brackets of its own)."""
+        editor = self.code_cells().nth(index).locator(".cm-content")
+        editor.click()
+        self.page.keyboard.press("Control+a")
+        self.page.keyboard.insert_text(text)
+        self.page.keyboard.press("Escape")
+
+    def run_cell(self, index: int, shot: str, timeout_s: float = 120) -> str:
+        """Select code cell ``index``, press Shift+Enter, wait until it ran; returns its output text."""
+        cell = self.code_cells().nth(index)
+        prompt = cell.locator(".jp-InputPrompt")
+        before = prompt.inner_text()
+        prompt.click()
+        self.page.keyboard.press("Shift+Enter")
+        self.wait_for(lambda: (p := prompt.inner_text()) != before and "*" not in p and re.search(r"\d", p)
+                      and self.kernel_status() == "idle", f"code cell {index} to run", shot, timeout_s)
+        return "\n".join(cell.locator(".jp-OutputArea-output").all_inner_texts())
 
     # ------------------------------------------------------------------ widgets
     def cell(self, marker: str | None):

@@ -5,11 +5,12 @@ One idea per module, each small enough to read in a lesson:
 - :mod:`~tlcourse.adapt.grl`: the gradient reversal layer and the DANN lambda schedule
 - :mod:`~tlcourse.adapt.discriminator`: the domain discriminator
 - :mod:`~tlcourse.adapt.dann`: the domain-adversarial loss (DANN)
-- :mod:`~tlcourse.adapt.mmd`: maximum mean discrepancy (multi-kernel Gaussian)
+- :mod:`~tlcourse.adapt.mmd`: maximum mean discrepancy as a loss (multi-kernel Gaussian, DAN)
 - :mod:`~tlcourse.adapt.coral`: Deep CORAL
 - :mod:`~tlcourse.adapt.importance`: instance weights from a domain classifier's odds
 - :mod:`~tlcourse.adapt.net`: CourseNet split into features + head, with per-domain BatchNorm (and AdaBN)
-- :mod:`~tlcourse.adapt.loop`: one training loop with a pluggable alignment term
+- :mod:`~tlcourse.adapt.loop`: every method as one step of the course's training scaffold
+  (``tlcourse.train.train_epochs``); aligners share one signature ``aligner(f_s, f_t, weight)``
 - :mod:`~tlcourse.adapt.experiment`: the shared experiment of lessons 06 and 07 (import it from there)
 """
 from .coral import CORALLoss, coral_loss, covariance

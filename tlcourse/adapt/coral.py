@@ -27,7 +27,7 @@ def coral_loss(f_s: torch.Tensor, f_t: torch.Tensor) -> torch.Tensor:
 
 
 class CORALLoss(nn.Module):
-    """:func:`coral_loss` as a module, to plug into the adaptation loop."""
+    """:func:`coral_loss` as an aligner: ``aligner(f_s, f_t, weight)`` -> ``weight`` times the loss."""
 
-    def forward(self, f_s: torch.Tensor, f_t: torch.Tensor) -> torch.Tensor:
-        return coral_loss(f_s, f_t)
+    def forward(self, f_s: torch.Tensor, f_t: torch.Tensor, weight: float = 1.0) -> torch.Tensor:
+        return weight * coral_loss(f_s, f_t)

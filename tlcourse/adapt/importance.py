@@ -23,14 +23,12 @@ def _numpy(a: np.ndarray | torch.Tensor) -> np.ndarray:
 
 def domain_classifier(source: np.ndarray | torch.Tensor, target: np.ndarray | torch.Tensor, C: float = 1.0):
     """A logistic-regression domain classifier (standardised inputs; target = 1), fitted."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
+    from ..probe import logistic_regression
 
     xs, xt = _numpy(source), _numpy(target)
     x = np.concatenate([xs, xt])
     d = np.concatenate([np.zeros(len(xs)), np.ones(len(xt))])
-    return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000)).fit(x, d)
+    return logistic_regression(C, max_iter=2000).fit(x, d)
 
 
 def importance_weights(source: np.ndarray | torch.Tensor, target: np.ndarray | torch.Tensor,

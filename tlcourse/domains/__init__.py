@@ -34,6 +34,9 @@ name                 classes                                  per class         
                      ``strength * 90`` degrees (default 0.5)
 ``digits-inverted``  10: a fraction ``strength`` of printed   1000 / 200 / 200   contrast-reversal shift
                      digits drawn dark on bright (default 1)
+``colour-photos``    10: 3 x 96 x 96 colour patches of skimage  100 / 20 / 20      lesson 08's target for a real
+                     photos/textures; ``strength`` (default 0)                    ImageNet backbone
+                     zooms in and greys them (a shifted test)
 ===================  =======================================  =================  =================================
 
 The shifted ``digits-*`` domains give back exactly ``digits-printed`` at ``strength=0`` (same split,
@@ -51,7 +54,7 @@ import torch
 from torch.utils.data import Dataset
 
 from .. import runtime
-from . import glyphs, handwritten, photos, shapes, shifted
+from . import colour_photos, glyphs, handwritten, photos, shapes, shifted
 
 SPLITS = ("train", "val", "test")
 #: Bump when any generator changes: old cache files are then ignored.
@@ -153,6 +156,11 @@ _REGISTRY: dict[str, _Domain] = {
     "digits-inverted": _Domain(
         "shift: a fraction `strength` of printed digits drawn dark on bright, strength in [0, 1]",
         glyphs.DIGITS, _digits_inverted, {"strength": 1.0}),
+    "colour-photos": _Domain(
+        "real backbone's target: 3 x 96 x 96 colour patches of 10 skimage images; strength: closer, greyer",
+        colour_photos.CLASSES,
+        lambda split, strength: colour_photos.build(split, _rng("colour-photos", split), strength),
+        {"strength": 0.0}),
 }
 
 
@@ -216,6 +224,18 @@ def subset_indices(y: np.ndarray, n_per_class: int, seed: int, classes: list[str
     return np.sort(np.concatenate(picks))
 
 
+def subsample(data: DomainData | tuple[torch.Tensor, torch.Tensor], n_per_class: int,
+              seed: int = 0) -> DomainData | tuple[torch.Tensor, torch.Tensor]:
+    """``n_per_class`` random images of every class of ``data`` (a DomainData or an ``(x, y)`` tuple),
+    picked as ``load(..., n_per_class=, seed=)`` picks them; the same kind of object back."""
+    x, y = (data.x, data.y) if isinstance(data, DomainData) else data
+    classes = list(data.classes) if isinstance(data, DomainData) else [str(c) for c in range(int(y.max()) + 1)]
+    keep = torch.from_numpy(subset_indices(y.numpy(), int(n_per_class), seed, classes))
+    if isinstance(data, DomainData):
+        return DomainData(x[keep], y[keep], classes, data.name, data.split, dict(data.options))
+    return x[keep], y[keep]
+
+
 def load(name: str, split: str = "train", n_per_class: int | None = None, seed: int = 0,
          **options: Any) -> DomainData:
     """One split of domain ``name`` (see the module docstring), optionally ``n_per_class`` images
@@ -228,7 +248,8 @@ def load(name: str, split: str = "train", n_per_class: int | None = None, seed: 
     if n_per_class is not None:
         keep = subset_indices(y, int(n_per_class), seed, domain.classes, f" for {name!r} {split}")
         x, y = x[keep], y[keep]
-    xt = torch.from_numpy(np.ascontiguousarray(x)).unsqueeze(1).float().div_(255)
+    xt = torch.from_numpy(np.ascontiguousarray(x)).float().div_(255)
+    xt = xt.unsqueeze(1) if xt.ndim == 3 else xt  # grey (N, H, W) -> (N, 1, H, W); colour is (N, 3, H, W)
     return DomainData(xt, torch.from_numpy(np.asarray(y, dtype=np.int64)), list(domain.classes),
                       name, split, opts)
 
@@ -244,13 +265,14 @@ def show(ds: DomainData, n: int = 32, title: str | None = None, cols: int = 8, s
     for ax in axes.flat:
         ax.axis("off")
     for ax, i in zip(axes.flat, idx):
-        ax.imshow(ds.x[i, 0].numpy(), cmap="gray", vmin=0, vmax=1)
+        image = ds.x[i].permute(1, 2, 0) if ds.x.shape[1] == 3 else ds.x[i, 0]
+        ax.imshow(image.numpy(), cmap="gray", vmin=0, vmax=1)
         ax.set_title(ds.classes[int(ds.y[i])], fontsize=9)
     fig.suptitle(title if title is not None else f"{ds.name} ({ds.split}, {len(ds)} images)")
     fig.tight_layout()
     return fig
 
 
-__all__ = ["DomainData", "SPLITS", "available", "load", "show"]
+__all__ = ["DomainData", "SPLITS", "available", "load", "show", "subsample"]
 
 from .online import load_online  # noqa: E402  (online option: torchvision datasets)

@@ -69,11 +69,6 @@ def _outline(font: FT2Font, glyph_index: int) -> np.ndarray:
     return font.get_path()[0]
 
 
-def has_glyph(font_name: str, char: str) -> bool:
-    """Whether ``font_name`` really draws ``char`` (see the module docstring for the rules)."""
-    return _bitmap(font_name, char) is not None
-
-
 @lru_cache(maxsize=None)
 def _font_bitmaps(font_name: str) -> dict[str, np.ndarray]:
     font = _font(font_name)

@@ -1,7 +1,8 @@
-"""Public tests of lesson 00 (a warm-up that shows how exercises and checks work)."""
+"""Public tests and observations of lesson 00 (a warm-up that shows how exercises and checks work)."""
 import torch
 
 from tlcourse.grading.checks import exercise
+from tlcourse.grading.observe import observe
 
 
 @exercise("lesson00.accuracy", hint="Take the argmax over the class dimension (dim=1), compare with "
@@ -13,3 +14,15 @@ def _(accuracy):
     assert isinstance(got, float), f"return a Python float (use .item()), not {type(got).__name__}"
     assert 0.0 <= got <= 1.0, f"an accuracy is a fraction between 0 and 1, got {got}"
     assert abs(got - 0.75) < 1e-6, f"3 of these 4 predictions are right, so expect 0.75; got {got:.4f}"
+
+
+# What the grader observes (``tlcourse.grading.observe``): the answer on inputs drawn from the grading seed.
+
+@observe("lesson00.accuracy", rtol=1e-6)
+def _(seed, accuracy):
+    g = torch.Generator().manual_seed(seed)
+    n, c = int(torch.randint(20, 60, (1,), generator=g)), int(torch.randint(2, 9, (1,), generator=g))
+    logits, labels = torch.randn(n, c, generator=g), torch.randint(0, c, (n,), generator=g)
+    got = accuracy(logits, labels)
+    return {"random labels": got, "type": type(got).__name__, "all right": accuracy(logits, logits.argmax(1)),
+            "all wrong": accuracy(logits, (logits.argmax(1) + 1) % c)}

@@ -1,10 +1,11 @@
-"""Public tests of lesson 01 (domains and tasks: measuring a shift)."""
+"""Public tests and observations of lesson 01 (domains and tasks: measuring a shift)."""
 from __future__ import annotations
 
 import numpy as np
 import torch
 
 from tlcourse.grading.checks import exercise
+from tlcourse.grading.observe import observe
 
 
 @exercise("lesson01.a-distance", hint="d_A = 2 * (1 - 2 * error): 0 when the classifier guesses "
@@ -68,3 +69,50 @@ def _label_shift(label_shift_indices) -> None:
     other = torch.as_tensor(np.asarray(label_shift_indices(y, [0.25] * 4, 20, 1))).long()
     assert sorted(small.tolist()) == sorted(again.tolist()), "the same seed must give the same sample"
     assert sorted(small.tolist()) != sorted(other.tolist()), "pick the images at random with the seed, not the first ones"
+
+
+# What the grader observes (``tlcourse.grading.observe``): the answers on inputs drawn from the grading seed.
+
+@observe("lesson01.a-distance")
+def _(seed, proxy_a_distance):
+    errors = [0.0, 0.5, 1.0, *np.random.default_rng(seed).uniform(0, 1, 5).tolist()]
+    return {f"error {e:.3f}": proxy_a_distance(e) for e in errors}
+
+
+@observe("lesson01.linear-mmd", rtol=1e-4, atol=1e-6)
+def _(seed, linear_mmd2):
+    g = torch.Generator().manual_seed(seed)
+    d = int(torch.randint(2, 9, (1,), generator=g))
+    x, y = torch.randn(30, d, generator=g), torch.randn(45, d, generator=g) * 2 + torch.randn(d, generator=g)
+    return {"different samples": linear_mmd2(x, y), "same sample": linear_mmd2(x, x.clone())}
+
+
+def _label_shift_rule(mine: dict, ref: dict) -> str | None:
+    y, want = np.asarray(ref["y"]), ref["counts"]
+    picks = [np.asarray(mine[k]) for k in ("indices", "again", "other seed")]
+    if any(p.ndim != 1 or p.dtype.kind not in "iu" for p in picks):
+        return "return a 1-d array of integer indices"
+    idx = picks[0]
+    if len(idx) and (idx.min() < 0 or idx.max() >= len(y)):
+        return "the indices must point into y"
+    if len(set(idx.tolist())) != len(idx):
+        return "draw without replacement: an image may appear only once"
+    if np.bincount(y[idx], minlength=len(want)).tolist() != want:
+        return "the class counts of your sample do not follow the proportions on the grader's labels"
+    if sorted(picks[1].tolist()) != sorted(idx.tolist()):
+        return "the same seed must give the same sample"
+    if sorted(picks[2].tolist()) == sorted(idx.tolist()):
+        return "pick the images at random with the seed, not the first ones"
+    return None
+
+
+@observe("lesson01.label-shift", rule=_label_shift_rule)
+def _(seed, label_shift_indices):
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(3, 7))
+    y = torch.as_tensor(rng.permutation(np.repeat(np.arange(k), 40)))
+    counts = rng.multinomial(60, np.full(k, 1 / k)).clip(max=40)
+    n = int(counts.sum())
+    proportions = (counts / n).tolist()
+    return {"y": y, "counts": counts.tolist(), "indices": label_shift_indices(y, proportions, n, 3),
+            "again": label_shift_indices(y, proportions, n, 3), "other seed": label_shift_indices(y, proportions, n, 4)}

@@ -1,9 +1,14 @@
-"""Public tests of lesson 02 (pretraining a source model)."""
+"""Public tests and observations of lesson 02 (pretraining a source model)."""
 from __future__ import annotations
 
+import random
+
+import numpy as np
 import torch
+import torch.nn as nn
 
 from tlcourse.grading.checks import exercise
+from tlcourse.grading.observe import observe
 
 
 @exercise("lesson02.digit-predictions", hint="Find the column of each digit by name "
@@ -59,3 +64,58 @@ def _parameters_per_layer(parameters_per_layer) -> None:
     no_bias = {k: v - net.get_submodule(k).bias.numel() for k, v in want.items()}
     assert got != no_bias, "count the biases too, not only the weights"
     assert {k: int(v) for k, v in got.items()} == want, f"expected {want}, got {got}"
+
+
+# What the grader observes (``tlcourse.grading.observe``): the answers on inputs drawn from the grading seed.
+
+@observe("lesson02.digit-predictions")
+def _(seed, digit_predictions):
+    rng = random.Random(seed)
+    classes = [str(d) for d in range(10)] + rng.sample("ABCDEFGHIJKLMNOPQRSTUVWXYZ", rng.randint(1, 20))
+    rng.shuffle(classes)
+    logits = torch.randn(25, len(classes), generator=torch.Generator().manual_seed(seed))
+    return {"digits": digit_predictions(logits, classes)}
+
+
+def _probe_rule(mine: dict, ref: dict) -> str | None:
+    if mine["type"] != "float":
+        return "return the accuracy as a Python float"
+    if abs(mine["clusters"] - ref["clusters"]) > 0.05:
+        return "your probe's accuracy on the grader's features is far from a standardised logistic regression's"
+    if not mine["relabelled training set"] < 0.5:
+        return "trained on wrong labels your probe should score near 0 on the test set: fit on the training set only"
+    return None
+
+
+def _clusters(rng: np.random.Generator, k: int, d: int, spread: float):
+    """Gaussian clusters: 40 training and 80 test points per class, float32 features."""
+    centres = rng.normal(0, spread, (k, d))
+    y_train, y_test = np.repeat(np.arange(k), 40), np.repeat(np.arange(k), 80)
+    x_train = (centres[y_train] + rng.normal(0, 1, (len(y_train), d))).astype(np.float32)
+    x_test = (centres[y_test] + rng.normal(0, 1, (len(y_test), d))).astype(np.float32)
+    return x_train, y_train, x_test, y_test
+
+
+@observe("lesson02.probe", rule=_probe_rule)
+def _(seed, probe):
+    rng = np.random.default_rng(seed)
+    got = probe(*_clusters(rng, int(rng.integers(3, 6)), 8, rng.uniform(0.5, 1.2)))  # overlapping: accuracy varies
+    x_train, y_train, x_test, y_test = _clusters(rng, 4, 8, 3.0)  # separated, but every training label shifted
+    return {"clusters": got, "type": type(got).__name__,
+            "relabelled training set": probe(x_train, (y_train + 1) % 4, x_test, y_test)}
+
+
+@observe("lesson02.parameters-per-layer")
+def _(seed, parameters_per_layer):
+    from tlcourse.models import CourseNet
+
+    rng = random.Random(seed)
+    widths = [rng.randint(2, 30) for _ in range(4)]
+    toy = nn.Sequential()
+    toy.add_module("inp", nn.Linear(widths[0], widths[1]))
+    toy.add_module("act", nn.ReLU())
+    toy.add_module("mid", nn.Linear(widths[1], widths[2], bias=False))
+    toy.add_module("norm", nn.BatchNorm1d(widths[2]))
+    toy.add_module("out", nn.Linear(widths[2], widths[3]))
+    return {"course net": parameters_per_layer(CourseNet(num_classes=rng.randint(2, 60))),
+            "small net": parameters_per_layer(toy)}

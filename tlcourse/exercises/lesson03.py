@@ -1,7 +1,10 @@
-"""Public tests of lesson 03 (the four fine-tuning cases)."""
+"""Public tests and observations of lesson 03 (the four fine-tuning cases)."""
+import random
+
 import torch
 
 from tlcourse.grading.checks import exercise
+from tlcourse.grading.observe import observe
 from tlcourse.models import CourseNet
 
 
@@ -47,3 +50,35 @@ def _(choice, evidence, rows, target, size):
     measured = mean_over_seeds(rows)[(target, size, choice)]
     assert abs(float(evidence) - measured) < 1e-6, (
         f"evidence should be the measured mean accuracy of {choice!r} ({measured:.3f}), got {evidence}")
+
+
+# What the grader observes (``tlcourse.grading.observe``): the answers on inputs drawn from the grading seed.
+
+@observe("lesson03.new_head")
+def _(seed, new_head_model):
+    rng = random.Random(seed)
+    source_classes, target_classes = rng.randint(10, 60), rng.randint(2, 9)
+    torch.manual_seed(seed)
+    source = CourseNet(source_classes)
+    net = new_head_model(source, target_classes)
+    body = [n for n in ("conv1", "conv2", "conv3", "fc1", "fc2")
+            if torch.equal(getattr(net, n).weight, getattr(source, n).weight)]
+    return {"a copy": net is not source, "source head": source.fc3.out_features, "new head": net.fc3.out_features,
+            "pretrained body": body, "trainable": [n for n, p in net.named_parameters() if p.requires_grad],
+            "source trainable": [n for n, p in source.named_parameters() if p.requires_grad]}
+
+
+@observe("lesson03.transfer_gain", atol=1e-9)
+def _(seed, transfer_gain):
+    from tlcourse.four_cases import STRATEGIES
+
+    rng = random.Random(seed)
+    rows = [{"strategy": s, "target": t, "n_per_class": n, "seed": k, "test_acc": rng.random()}
+            for t in ("letters", "photos") for n in (5, 50) for k in range(rng.randint(2, 4)) for s in STRATEGIES]
+    return {f"{t} x {n}": transfer_gain(rows, t, n) for t in ("letters", "photos") for n in (5, 50)}
+
+
+# The reference is the instructor's notebook run at the same parameters: the same table of results.
+@observe("lesson03.choose", rtol=0, atol=1e-6)
+def _(seed, choice, evidence, rows, target, size):
+    return {"choice": choice, "evidence": evidence}

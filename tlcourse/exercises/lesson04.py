@@ -1,9 +1,12 @@
-"""Public tests of lesson 04 (freeze lab and layer-wise learning rates)."""
+"""Public tests and observations of lesson 04 (freeze lab and layer-wise learning rates)."""
 import math
+import random
 
+import numpy as np
 import torch
 
 from tlcourse.grading.checks import exercise
+from tlcourse.grading.observe import observe
 from tlcourse.models import LAYERS, CourseNet
 
 
@@ -60,3 +63,61 @@ def _(chosen_lr, finder):
     assert chosen_lr >= finder.steepest_lr / 30, (
         f"{chosen_lr:.1e} is far left of where the loss falls fastest ({finder.steepest_lr:.1e}): "
         "training would crawl")
+
+
+# What the grader observes (``tlcourse.grading.observe``): the answers on inputs drawn from the grading seed.
+
+def _requires_grad(model) -> list[bool]:
+    return [p.requires_grad for p in model.parameters()]
+
+
+@observe("lesson04.freeze_up_to")
+def _(seed, freeze_up_to):
+    from tlcourse.finetune import build_model
+
+    rng = random.Random(seed)
+    torch.manual_seed(seed)
+    net = CourseNet(5)
+    first, second = rng.sample(LAYERS, 2)
+    returned = freeze_up_to(net, first) is net
+    after_first = _requires_grad(net)
+    freeze_up_to(net, second)
+    cut = build_model(net, {n: "trainable" if i < 3 else "removed" for i, n in enumerate(LAYERS)}, 5)
+    freeze_up_to(cut, rng.choice(["conv2", "conv3", "head1"]))
+    try:
+        freeze_up_to(cut, "no-such-layer")
+        unknown = "no error"
+    except Exception as err:
+        unknown = type(err).__name__
+    return {"returns the model": returned, "after one call": after_first, "after a second call": _requires_grad(net),
+            "a model with a new head": _requires_grad(cut), "an unknown layer": unknown}
+
+
+@observe("lesson04.spread_lrs", rtol=1e-6)
+def _(seed, spread_lrs):
+    rng = random.Random(seed)
+    names = [f"layer{i}" for i in range(rng.randint(3, 9))]
+    top_lr, ratio = 10 ** rng.uniform(-4, -1), 10 ** rng.uniform(0.5, 3)
+    return {"random": spread_lrs(names, top_lr, ratio), "one layer": spread_lrs(["fc3"], top_lr, ratio),
+            "ratio 1": spread_lrs(names[:3], top_lr, 1)}
+
+
+def _lr_rule(mine: dict, ref: dict) -> str | None:
+    lr = mine["chosen_lr"]
+    if type(lr) not in (int, float) or not lr > 0:
+        return "chosen_lr should be a positive number such as 3e-3"
+    if not ref["lrs"][0] < lr < ref["min_loss_lr"]:
+        return "your learning rate is outside the range where the loss still falls before its minimum"
+    if lr < ref["steepest_lr"] / 30:
+        return "your learning rate is far left of where the loss falls fastest: training would crawl"
+    at = min(int(np.searchsorted(ref["lrs"], lr)), len(ref["smoothed"]) - 1)
+    if not ref["smoothed"][at] < ref["smoothed"][0]:
+        return "the smoothed loss does not fall at your learning rate"
+    return None
+
+
+# The reference is the instructor's notebook run at the same parameters: the same finder curve.
+@observe("lesson04.read_lr_finder", rule=_lr_rule)
+def _(seed, chosen_lr, finder):
+    return {"chosen_lr": chosen_lr, "lrs": list(finder.lrs), "smoothed": list(finder.smoothed),
+            "min_loss_lr": finder.min_loss_lr, "steepest_lr": finder.steepest_lr}

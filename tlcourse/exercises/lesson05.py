@@ -1,8 +1,10 @@
-"""Public tests of lesson 05 (what the layers learned): unpooling, a hand-made filter, which layer."""
+"""Public tests and observations of lesson 05 (what the layers learned): unpooling, a hand-made filter, which layer."""
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from tlcourse.grading.checks import exercise
+from tlcourse.grading.observe import observe
 
 LAYERS = ("conv1", "conv2", "conv3")
 
@@ -61,3 +63,46 @@ def _(which_layer):
     assert set(answer) == {"A", "B", "C"}, f"give one layer for each of 'A', 'B', 'C'; your keys: {sorted(answer)}"
     assert sorted(answer.values()) == list(LAYERS), \
         f"each of {', '.join(LAYERS)} appears exactly once; you gave {sorted(answer.values())}"
+
+
+# What the grader observes (``tlcourse.grading.observe``): the answers on inputs drawn from the grading seed.
+
+@observe("lesson05.unpool", rtol=1e-6)
+def _(seed, unpool):
+    g = torch.Generator().manual_seed(seed)
+    n, c = torch.randint(1, 4, (2,), generator=g).tolist()
+    h, w = torch.randint(5, 14, (2,), generator=g).tolist()
+    x = torch.randn(n, c, h, w, generator=g)
+    out = {}
+    for name, window in [("2x2 windows", dict(kernel_size=2, ceil_mode=True)),
+                         ("overlapping windows", dict(kernel_size=3, stride=2))]:
+        pooled, switches = F.max_pool2d(x, return_indices=True, **window)
+        out[name] = unpool(pooled, switches, (h, w))
+    return out
+
+
+def _edge_rule(mine: dict, ref: dict) -> str | None:
+    f = np.asarray(mine["filter"], dtype=float)
+    if f.shape != (3, 3):
+        return "give a 3x3 filter"
+    if abs(f.sum()) > 1e-4:
+        return "your weights do not sum to 0: a flat image must give 0"
+    images = np.zeros((3, 12, 12))
+    images[0, :6], images[1, 6:], images[2, :, :6] = 1, 1, 1  # ink above background, below it, a vertical edge
+    windows = np.lib.stride_tricks.sliding_window_view(images, (3, 3), axis=(1, 2))
+    response = np.maximum((windows * f).sum((-1, -2)), 0).max((1, 2))
+    if not response[0] > 0:
+        return "your filter does not respond to ink above background"
+    if max(response[1], response[2]) >= 0.5 * response[0]:
+        return "your filter responds to other edges almost as much as to ink above background"
+    return None
+
+
+@observe("lesson05.edge_filter", rule=_edge_rule)
+def _(seed, edge_filter):
+    return {"filter": edge_filter()}
+
+
+@observe("lesson05.which_layer")
+def _(seed, which_layer):
+    return {"answer": which_layer()}

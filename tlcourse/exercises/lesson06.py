@@ -1,11 +1,14 @@
-"""Public tests of lesson 06 (adversarial domain adaptation)."""
+"""Public tests and observations of lesson 06 (adversarial domain adaptation)."""
 from __future__ import annotations
 
 import math
 
+import random
+
 import torch
 
 from tlcourse.grading.checks import exercise
+from tlcourse.grading.observe import observe
 
 
 @exercise("lesson06.grl", hint="Subclass torch.autograd.Function: forward returns x unchanged "
@@ -59,3 +62,37 @@ def _domain_loss(domain_loss) -> None:
     zs.requires_grad_(True)
     domain_loss(zs, zt).backward()
     assert zs.grad is not None, "the loss must be differentiable with respect to the logits"
+
+
+# What the grader observes (``tlcourse.grading.observe``): the answers on inputs drawn from the grading seed.
+
+@observe("lesson06.grl", rtol=1e-6, atol=1e-9)
+def _(seed, grad_reverse):
+    g = torch.Generator().manual_seed(seed)
+    lambd = float(torch.rand(1, generator=g)) * 3
+    x = torch.randn(2, 1, 5, 4, generator=g, dtype=torch.double, requires_grad=True)
+    w = torch.randn(2, 1, 5, 4, generator=g, dtype=torch.double)
+    y = grad_reverse(x, lambd)
+    (grad,) = torch.autograd.grad((y * w).sum(), x)
+    (grad_zero,) = torch.autograd.grad((grad_reverse(x, 0.0) * w).sum(), x)
+    return {"forward": y, "keeps the graph": y.requires_grad, "gradient": grad, "gradient at lambda 0": grad_zero}
+
+
+@observe("lesson06.schedule", rtol=1e-6, atol=1e-9)
+def _(seed, dann_lambda):
+    rng = random.Random(seed)
+    ps = [0.0, 1.0, *(rng.random() for _ in range(5))]
+    gamma = rng.uniform(1, 20)
+    return {"default gamma": [dann_lambda(p) for p in ps], "other gamma": [dann_lambda(p, gamma=gamma) for p in ps]}
+
+
+@observe("lesson06.domain-loss", rtol=1e-4, atol=1e-6)
+def _(seed, domain_loss):
+    g = torch.Generator().manual_seed(seed)
+    zs = (torch.randn(int(torch.randint(3, 12, (1,), generator=g)), generator=g) * 3).requires_grad_(True)
+    zt = torch.randn(int(torch.randint(3, 12, (1,), generator=g)), generator=g) * 3
+    loss = domain_loss(zs, zt)
+    (grad,) = torch.autograd.grad(loss, zs)
+    big = torch.full((4,), 20.0)
+    return {"loss": loss, "gradient": grad, "perfect discriminator": domain_loss(-big, big),
+            "chance": domain_loss(torch.zeros(5), torch.zeros(2))}

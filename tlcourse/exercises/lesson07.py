@@ -1,4 +1,4 @@
-"""Public tests of lesson 07 (feature- and instance-based transfer)."""
+"""Public tests and observations of lesson 07 (feature- and instance-based transfer)."""
 from __future__ import annotations
 
 import math
@@ -6,6 +6,7 @@ import math
 import torch
 
 from tlcourse.grading.checks import exercise
+from tlcourse.grading.observe import observe
 
 
 def _reference_mmd2(x, y, sigma):
@@ -59,3 +60,32 @@ def _weights(weights_from_probs) -> None:
     want = raw.clamp(max=3.0)
     assert torch.allclose(clipped, want / want.mean(), rtol=1e-4), "clip the weights first, then normalise to mean 1"
     assert math.isclose(float(clipped.mean()), 1.0, rel_tol=1e-5), "the weights should average to 1"
+
+
+# What the grader observes (``tlcourse.grading.observe``): the answers on inputs drawn from the grading seed.
+
+@observe("lesson07.mmd", rtol=1e-4, atol=1e-6)
+def _(seed, mmd2_gaussian):
+    g = torch.Generator().manual_seed(seed)
+    d = int(torch.randint(2, 6, (1,), generator=g))
+    x, y = torch.randn(25, d, generator=g), torch.randn(18, d, generator=g) + torch.rand(d, generator=g)
+    sigma = 0.5 + 2 * float(torch.rand(1, generator=g))
+    return {"two samples": mmd2_gaussian(x, y, sigma), "shifted further": mmd2_gaussian(x, y + 1, sigma)}
+
+
+@observe("lesson07.coral", rtol=1e-4, atol=1e-7)
+def _(seed, coral):
+    g = torch.Generator().manual_seed(seed)
+    d = int(torch.randint(2, 8, (1,), generator=g))
+    fs, ft = torch.randn(40, d, generator=g), torch.randn(30, d, generator=g) * 2.5
+    return {"two domains": coral(fs, ft), "a shifted copy": coral(fs, fs + 3.0)}
+
+
+@observe("lesson07.weights", rtol=1e-4, atol=1e-7)
+def _(seed, weights_from_probs):
+    g = torch.Generator().manual_seed(seed)
+    p = torch.rand(9, generator=g, dtype=torch.float64) * 0.98 + 0.01
+    n_source, n_target = int(torch.randint(50, 500, (1,), generator=g)), int(torch.randint(50, 500, (1,), generator=g))
+    return {"no clipping": weights_from_probs(p, n_source, n_target, 1e9),
+            "clipped": weights_from_probs(p, n_source, n_target, 2.0),
+            "all clipped": weights_from_probs(p, n_source, n_target, 1e-3)}

@@ -8,14 +8,18 @@ A lesson's public tests are plain functions registered under an exercise id::
         assert y.shape == (3,), f"the output should keep the input's shape (3,), got {tuple(y.shape)}"
 
 and a learner calls ``check("dann.grl", grad_reverse)`` in the notebook. A failed assertion is
-shown as one short sentence (no traceback) and still raises, so nbgrader and ``tlcourse grade``
-score the cell as failed.
+shown as one short sentence (no traceback) and still raises, so nbgrader scores the cell as failed.
+``tlcourse grade`` does not run these tests: beside each one, an ``@observe`` function
+(``observe.py``) says what the grader measures about the answer, and the grader judges that data in
+its own process.
 """
 from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
 from typing import Any, Callable
+
+from tlcourse import progress
 
 _REGISTRY: dict[str, "Exercise"] = {}
 # Where the public tests of an id's first part live, when not in tlcourse/exercises/<part>.py.
@@ -44,20 +48,30 @@ def exercise(exercise_id: str, hint: str = "") -> Callable[[Callable[..., Any]],
     return register
 
 
+def import_home(exercise_id: str) -> None:
+    """Import the module that registers ``exercise_id``'s public test and observation (``lessonNN.x``:
+    ``tlcourse/exercises/lessonNN.py``)."""
+    part = exercise_id.split(".", 1)[0]
+    module = _HOMES.get(part, f"tlcourse.exercises.{part}")
+    try:
+        importlib.import_module(module)
+    except ModuleNotFoundError as err:
+        if err.name != module:  # the lesson's module exists but one of its imports is missing
+            raise
+
+
 def _lookup(exercise_id: str) -> Exercise:
     if exercise_id not in _REGISTRY:
-        # Public tests live in tlcourse/exercises/<lesson>.py, named by the id's first part.
-        part = exercise_id.split(".", 1)[0]
-        module = _HOMES.get(part, f"tlcourse.exercises.{part}")
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as err:
-            if err.name != module:  # the lesson's module exists but one of its imports is missing
-                raise
+        import_home(exercise_id)
     if exercise_id not in _REGISTRY:
         known = ", ".join(sorted(_REGISTRY)) or "none loaded"
         raise KeyError(f"unknown exercise {exercise_id!r} (known: {known})")
     return _REGISTRY[exercise_id]
+
+
+def hint_of(exercise_id: str) -> str:
+    """The public hint of ``exercise_id`` ("" if it has none)."""
+    return _lookup(exercise_id).hint
 
 
 def check(exercise_id: str, *answer: Any) -> bool:
@@ -70,8 +84,10 @@ def check(exercise_id: str, *answer: Any) -> bool:
                           "with your code.") from None
     except AssertionError as err:
         hint = f"\n   Hint: {ex.hint}" if ex.hint else ""
-        raise CheckFailed(f"{exercise_id}: {err}{hint}") from None
+        raise CheckFailed(f"{exercise_id}: {err}{hint}{progress.record(exercise_id, passed=False)}") from None
     except Exception as err:  # the learner's code crashed inside the test
-        raise CheckFailed(f"{exercise_id}: your code raised {type(err).__name__}: {err}") from None
+        raise CheckFailed(f"{exercise_id}: your code raised {type(err).__name__}: {err}"
+                          f"{progress.record(exercise_id, passed=False)}") from None
+    progress.record(exercise_id, passed=True)  # in a learner's workspace only: see tlcourse/progress.py
     print(f"\u2705 {exercise_id}: all public checks passed.")
     return True

@@ -1,11 +1,12 @@
 """Feedback for one student, in Markdown: the score, then what passed and what failed, and why.
 
-Only the check's message is shown for a failed test, never a traceback or the hidden test's code.
+Every sentence comes from the trusted judge (``judge.py``) and the grader's own cell statuses: no hidden
+test, no reference value, no text the student's code printed or raised (an error shows by its type name).
 """
 from __future__ import annotations
 
 from tlcourse.grading.limits import Limits
-from tlcourse.grading.sandbox import Result
+from tlcourse.grading.judge import Result
 
 
 def _fmt(x: float) -> str:
@@ -39,6 +40,7 @@ def render(student: str, results: list[Result], limits: Limits) -> str:
             lines += ["The grader itself failed on this notebook; this is not your fault and your instructor "
                       "has been told.", ""]
     lines += [f"Each notebook ran in a fresh kernel with {_fmt(limits.cell_timeout)} s per cell, "
-              f"{_fmt(limits.max_time)} s in all and {limits.memory_mb} MB of memory. Hidden tests ran too, so a "
-              "failed exercise may have passed its public check.", ""]
+              f"{_fmt(limits.max_time)} s in all and {limits.memory_mb} MB of memory. Each answer was checked on "
+              "new inputs drawn for this grading and compared with the solution's, so a failed exercise may "
+              "have passed its public check.", ""]
     return "\n".join(lines)

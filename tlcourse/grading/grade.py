@@ -1,46 +1,39 @@
-"""``tlcourse grade``: grade a batch of submissions in parallel; write a CSV and per-student feedback.
+"""``tlcourse grade``: grade a batch of submissions in sandboxed kernels; write a CSV and per-student feedback.
 
-Submission layout (what SUBMISSIONS may name):
+The steps, each in its own module: find the students' notebooks and read them without trusting them
+(``submissions.py``); once per instructor notebook, observe its solutions on a seed drawn for this run, then
+grade each (student, notebook) pair (``job.py``: a plain function of bytes, run in a confined kernel by
+``sandbox.py`` and judged outside it by ``judge.py``), ``jobs`` at a time in worker processes (``pool.py``);
+when every worker, and so every sandbox, is gone, write the CSV and the feedback (``outputs.py``,
+``feedback.py``).
 
-* a notebook file: one student, whose id is the file name without ``.ipynb`` (``alice.ipynb``);
-* a folder that directly contains a notebook named like an instructor notebook: one student,
-  whose id is the folder name (``submissions/alice/06_dann.ipynb``);
-* any other folder: a collection; each notebook file in it is a student (as above:
-  ``submissions/alice.ipynb``) and each sub-folder is a student whose notebooks are found at any
-  depth, so nbgrader's ``submitted/<student>/<assignment>/<notebook>.ipynb`` works when given
-  ``submitted/``.
-
-A student's notebook is matched to an instructor notebook by file name; failing that, by the
-grade_ids inside it (a student who renamed the file), or, when both sides have exactly one notebook,
-to that one. Each (student, notebook) pair runs in its own worker process (``sandbox.py``) and its own
-confined kernel; ``jobs`` of them at a time.
+Isolation: every kernel runs in bubblewrap. Where that does not work, ``grade`` refuses with the reason and
+the fix, unless the caller accepts weaker isolation (``weak_isolation=True``, ``--weak-isolation``); the CSV
+records each row's isolation.
 """
 from __future__ import annotations
 
-import csv
-import io
-import json
-import multiprocessing
 import os
-import re
-import shutil
-import sys
+import secrets
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
-from tlcourse.grading import feedback, seal
+from tlcourse.grading import cluster, feedback, isolation as iso
+from tlcourse.grading.job import BadSubmission, grade_job, reference_job
+from tlcourse.grading.judge import Result, TestResult
 from tlcourse.grading.limits import Limits
-from tlcourse.grading.sandbox import Result, TestResult, grade_notebook
+from tlcourse.grading.outputs import file_names, safe_name, write_atomic, write_csv_atomic
+from tlcourse.grading.pool import run_jobs
 from tlcourse.grading.spec import Assignment, load_assignments
+from tlcourse.grading.submissions import Submission, find_submissions, match, read_submission
 
 
-@dataclass
-class Submission:
-    student: str
-    files: list[Path]
+class IsolationUnavailable(RuntimeError):
+    """No OS sandbox here, and the caller did not accept weaker isolation."""
 
 
 @dataclass
@@ -56,162 +49,63 @@ class StudentGrade:
         return sum(t.points for r in self.results for t in r.tests.values())
 
 
-def _notebooks_in(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*.ipynb") if p.is_file() and ".ipynb_checkpoints" not in p.parts)
-
-
-def find_submissions(paths: list[str | Path], names: set[str]) -> list[Submission]:
-    """Students and their notebook files (layout: this module's docstring); ``names``: instructor notebooks."""
-    names = {n.lower() for n in names}
-    found: list[Submission] = []
-    for p in map(Path, paths):
-        if p.is_file():
-            found.append(Submission(p.stem, [p]))
-        elif p.is_dir() and any(q.name.lower() in names and q.is_file() for q in p.iterdir()):
-            found.append(Submission(p.name, _notebooks_in(p)))
-        elif p.is_dir():
-            for q in sorted(p.iterdir()):
-                if q.is_file() and q.suffix == ".ipynb":
-                    found.append(Submission(q.stem, [q]))
-                elif q.is_dir() and not q.name.startswith("."):
-                    found.append(Submission(q.name, _notebooks_in(q)))
-        else:
-            raise FileNotFoundError(f"no such submission file or folder: {p}")
-    seen: dict[str, int] = {}
-    for s in found:  # two students called the same (a/x.ipynb, b/x.ipynb): x, x-2
-        seen[s.student] = seen.get(s.student, 0) + 1
-        if seen[s.student] > 1:
-            s.student = f"{s.student}-{seen[s.student]}"
-    return found
-
-
-def _grade_ids(path: Path) -> set[str]:
-    """grade_ids in a (possibly broken) notebook file, read without trusting it."""
-    try:
-        if path.stat().st_size > 50 * 2**20:
-            return set()
-        cells = json.loads(path.read_text(errors="replace")).get("cells", [])
-        return {c["metadata"]["nbgrader"]["grade_id"] for c in cells
-                if isinstance(c, dict) and isinstance(c.get("metadata", {}).get("nbgrader"), dict)
-                and isinstance(c["metadata"]["nbgrader"].get("grade_id"), str)}
-    except Exception:
-        return set()
-
-
-def match(submission: Submission, assignments: list[Assignment]) -> dict[str, Path | None]:
-    """Instructor notebook name -> the student's file for it (None if the student has none)."""
-    files = list(submission.files)
-    chosen: dict[str, Path | None] = {}
-    for a in assignments:
-        same = [f for f in files if f.name.lower() == a.name.lower()]
-        chosen[a.name] = same[0] if same else None
-        if same:
-            files.remove(same[0])
-    for a in assignments:
-        if chosen[a.name] is None and files:
-            ids = {c.grade_id for c in a.cells}
-            best = max(files, key=lambda f: len(_grade_ids(f) & ids))
-            if _grade_ids(best) & ids or (len(assignments) == 1 and len(submission.files) == 1):
-                chosen[a.name] = best
-                files.remove(best)
-    return chosen
-
-
-def _run_job(job_path: str) -> None:  # in a forked worker process
-    job = json.loads(Path(job_path).read_text())
-    result = grade_notebook(job)
-    Path(job_path).with_name("result.json").write_text(json.dumps(asdict(result)))
-
-
-def _run_parallel(job_paths: list[Path], jobs: int, hard_limit: float, on_done: Callable[[Path], None]) -> None:
-    """Run each job in its own process, ``jobs`` at a time; kill one that outlives ``hard_limit`` seconds."""
-    # fork: the workers inherit the imported nbclient/nbformat instead of importing them again (seconds each)
-    ctx = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
-    pending, running = list(job_paths), {}
-    while pending or running:
-        while pending and len(running) < jobs:
-            path = pending.pop(0)
-            proc = ctx.Process(target=_run_job, args=(str(path),), daemon=True)
-            proc.start()
-            running[path] = (proc, time.monotonic())
-        for path, (proc, started) in list(running.items()):
-            if proc.is_alive() and time.monotonic() - started > hard_limit:
-                proc.kill()
-            if not proc.is_alive():
-                proc.join()
-                del running[path]
-                on_done(path)
-        time.sleep(0.05)
-
-
-def _result_of(path: Path, job: dict) -> Result:
-    out = path.with_name("result.json")
-    if out.exists():
-        return Result.from_dict(json.loads(out.read_text()))
-    # the worker crashed or was killed: report it as a grader failure, with zero points
-    from tlcourse.grading.spec import load_assignment
-
-    a = load_assignment(job["source"])
-    return Result(job["student"], a.name, {t.grade_id: TestResult(0.0, t.points, False, "not graded: the grader "
-                                                                   "failed on this notebook.") for t in a.tests},
-                  error="the worker process stopped without a result (killed after the hard time limit?)")
-
-
-def write_csv_atomic(path: Path, rows: list[list], header: list[str]) -> None:
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(header)
-    writer.writerows(rows)
-    write_atomic(path, buf.getvalue())
-
-
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def _fmt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:.2f}"
 
 
-def safe_name(student: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", student).strip("._") or "student"
+def choose_isolation(weak_isolation: bool, log: Callable[[str], None]) -> str:
+    """``bwrap`` where it works; ``weak`` only if the caller accepted it; otherwise refuse with the reason."""
+    probe = iso.probe()
+    if probe.ok:
+        return "bwrap"
+    if not weak_isolation:
+        raise IsolationUnavailable(f"refusing to grade without an OS sandbox: {probe.reason}")
+    log(f"WARNING: grading WITHOUT an OS sandbox (--weak-isolation): {probe.reason}")
+    return "weak"
 
 
-def _plan(students: list[Submission], assignments: list[Assignment], root: Path, common: dict) -> dict[Path, dict]:
-    """One job file per (student, instructor notebook), each in its own private folder under ``root``."""
-    jobs: dict[Path, dict] = {}
-    for sub in students:
-        chosen = match(sub, assignments)
-        for a in assignments:
-            file = chosen[a.name]
-            jobdir = root / f"job{len(jobs):04d}"
-            jobdir.mkdir(mode=0o700)
-            job = {"student": sub.student, "submission": str(file.resolve()) if file else None,
-                   "source": str(a.path.resolve()), "jobdir": str(jobdir), **common}
-            (jobdir / "job.json").write_text(json.dumps(job))
-            jobs[jobdir / "job.json"] = job
-    return jobs
+def _refuse_visible_outputs(paths: list[Path]) -> None:
+    """The CSV and feedback must not land where a kernel can read them (a folder mounted into every sandbox)."""
+    for path in paths:
+        for mounted in iso.read_only_paths():
+            if path.resolve().is_relative_to(mounted):
+                raise ValueError(f"refusing to write {path} inside {mounted}, which every grading kernel can read; "
+                                 "choose a folder outside the course package and the Python environment")
+
+
+def _refused(student: str, assignment: Assignment, reason: str) -> Result:
+    """A submission file the grader would not read: zero points, with the reason."""
+    tests = {t.grade_id: TestResult(0.0, t.points, False, reason) for t in assignment.tests}
+    return Result(student, assignment.name, tests, notes=[f"{assignment.name}: {reason}."])
+
+
+def _grader_failed(student: str, assignment: Assignment, error: str) -> Result:
+    tests = {t.grade_id: TestResult(0.0, t.points, False, "not graded: the grader failed on this notebook (your "
+                                    "instructor has been told).") for t in assignment.tests}
+    return Result(student, assignment.name, tests, error=error)
 
 
 def _row(g: StudentGrade, test_ids: list[str], maximum: float) -> list[str]:
     review = {f for r in g.results for f in r.flags} | ({"grader error"} if any(r.error for r in g.results) else set())
-    return [g.student, *(_fmt(g.points(t)) for t in test_ids), _fmt(g.total), _fmt(maximum), "; ".join(sorted(review))]
+    isolation = ", ".join(sorted({r.isolation for r in g.results if r.isolation})) or "no kernel run"
+    return [g.student, *(_fmt(g.points(t)) for t in test_ids), _fmt(g.total), _fmt(maximum),
+            "; ".join(sorted(review)), isolation]
 
 
 def grade(submissions: list[str | Path], source: list[str | Path], out: str | Path,
           feedback_dir: str | Path | None = None, jobs: int | None = None, limits: Limits | None = None,
-          preload: tuple[str, ...] = seal.PRELOAD, keep: bool = False,
-          log: Callable[[str], None] = print) -> list[StudentGrade]:
-    """Grade every submission against the instructor notebooks in ``source``; write ``out`` (CSV) and
-    one Markdown feedback file per student into ``feedback_dir`` (default: ``feedback/`` beside the CSV)."""
+          keep: bool = False, log: Callable[[str], None] = print, weak_isolation: bool = False,
+          dask: str | None = None) -> list[StudentGrade]:
+    """Grade every submission against the instructor notebooks in ``source``; write ``out`` (CSV) and one
+    Markdown feedback file per student into ``feedback_dir`` (default: ``feedback/`` beside the CSV).
+    ``keep``: keep each kernel's log in a temporary folder (printed), for debugging the grader. ``dask``: the
+    address of a Dask scheduler whose workers run the jobs (``cluster.py``); each worker's own ``run_cells``
+    refuses to run a kernel without bubblewrap there, so this machine needs none."""
+    if dask:
+        isolation = "weak" if weak_isolation else "bwrap"
+        run = partial(cluster.run_jobs, address=dask)
+    else:
+        isolation, run = choose_isolation(weak_isolation, log), run_jobs
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     jobs = jobs or cpus
     limits = replace(limits or Limits(), threads=max(1, cpus // jobs))
@@ -221,47 +115,68 @@ def grade(submissions: list[str | Path], source: list[str | Path], out: str | Pa
     students = find_submissions(submissions, {a.name for a in assignments})
     out = Path(out)
     feedback_dir = Path(feedback_dir) if feedback_dir else out.parent / "feedback"
-    root = Path(tempfile.mkdtemp(prefix="tlcourse-grade-"))
-    # what no kernel may read: the instructor's files, every submission, the outputs, all job folders
-    protected = sorted({str(Path(p).resolve()) for p in [*source, *(a.path.parent for a in assignments),
-                                                         *submissions, out, feedback_dir, root]})
-    job_of = _plan(students, assignments, root, {"protected": protected, "preload": list(preload),
-                                                  "mpl_fontlist": _matplotlib_fontlist(), "limits": asdict(limits)})
-    grades = {s.student: StudentGrade(s.student) for s in students}
+    _refuse_visible_outputs([out, feedback_dir])
+    logs = Path(tempfile.mkdtemp(prefix="tlcourse-grade-logs-")) if keep else None
+    seed = secrets.randbits(63)  # drawn per run, never stored: every observation's inputs derive from it
+    sources = {a.name: a.path.read_bytes() for a in assignments}
+    hard_limit = limits.max_time + 120  # run_cells stops a notebook at max_time, restarts included
     start = time.monotonic()
 
-    def done(path: Path) -> None:
-        r = _result_of(path, job_of[path])
-        grades[r.student].results.append(r)
+    def keep_at(name: str) -> str | None:
+        return str(logs / safe_name(name)) if logs else None
+
+    references: dict[str, dict] = {}
+
+    def reference_done(i: int, ref: object, error: str) -> None:
+        a = assignments[i]
+        if error:
+            ref = {"seed": seed, "data": {}, "isolation": isolation,
+                   "problems": dict.fromkeys((t.grade_id for t in a.tests), f"the reference run failed: {error}")}
+        references[a.name] = ref
+        for why in ref["problems"].values():
+            log(f"GRADER ERROR in the reference run of {a.name}: {why}")
+
+    # same limits (threads included) as the students': the reference's numbers must be computed the same way
+    run([(reference_job, (sources[a.name], a.name, seed, limits, isolation, keep_at(f"reference-{a.name}")))
+         for a in assignments], jobs, hard_limit, reference_done)
+
+    grades = {s.student: StudentGrade(s.student) for s in students}
+    pairs: list[tuple[Submission, Assignment]] = []
+    calls = []
+    for sub in students:
+        chosen = match(sub, assignments)
+        for a in assignments:
+            file = chosen[a.name]
+            try:
+                data = read_submission(file) if file is not None else None
+            except BadSubmission as err:
+                grades[sub.student].results.append(_refused(sub.student, a, f"{file.name}: {err}"))
+                continue
+            pairs.append((sub, a))
+            calls.append((grade_job, (sub.student, data, sources[a.name], a.name, references[a.name], limits,
+                                      isolation, keep_at(f"{sub.student}-{a.name}"))))
+
+    def done(i: int, result: object, error: str) -> None:
+        sub, a = pairs[i]
+        r = Result.from_dict(result) if not error else _grader_failed(sub.student, a, error)
+        grades[sub.student].results.append(r)
         got, top = sum(t.points for t in r.tests.values()), sum(t.max for t in r.tests.values())
         log(f"graded {r.student} / {r.notebook}: {_fmt(got)}/{_fmt(top)} ({r.seconds:.1f} s)"
             + (f"  GRADER ERROR: {r.error}" if r.error else "") + (f"  review: {', '.join(r.flags)}" if r.flags else ""))
 
-    try:
-        _run_parallel(list(job_of), jobs, limits.max_time + 120, done)
-    finally:
-        if not keep:
-            shutil.rmtree(root, ignore_errors=True)
+    run(calls, jobs, hard_limit, done)
+    # every worker has ended, and each waited for its sandbox to vanish: nothing of the run can touch these files
     order = {a.name: i for i, a in enumerate(assignments)}
     for g in grades.values():
         g.results.sort(key=lambda r: order[r.notebook])
     test_ids = [t.grade_id for a in assignments for t in a.tests]
     maximum = sum(a.max_points for a in assignments)
     rows = [_row(g, test_ids, maximum) for g in sorted(grades.values(), key=lambda g: g.student)]
-    write_csv_atomic(out, rows, ["student", *test_ids, "total", "max", "review"])
+    write_csv_atomic(out, rows, ["student", *test_ids, "total", "max", "review", "isolation"])
+    names = file_names(list(grades))
     for g in grades.values():
-        write_atomic(feedback_dir / f"{safe_name(g.student)}.md", feedback.render(g.student, g.results, limits))
-    log(f"{len(grades)} students, {len(job_of)} notebooks graded in {time.monotonic() - start:.1f} s with "
-        f"{jobs} parallel jobs -> {out}, feedback in {feedback_dir}/")
+        write_atomic(feedback_dir / f"{names[g.student]}.md", feedback.render(g.student, g.results, limits))
+    log(f"{len(grades)} students, {len(calls)} notebooks graded in {time.monotonic() - start:.1f} s with "
+        f"{jobs} parallel jobs ({isolation} isolation) -> {out}, feedback in {feedback_dir}/"
+        + (f"; kernel logs in {logs}/" if logs else ""))
     return list(grades.values())
-
-
-def _matplotlib_fontlist() -> str | None:
-    """The grader's matplotlib font cache, copied into each kernel so none rebuilds it."""
-    try:
-        import matplotlib.font_manager  # builds the cache if it is missing
-
-        found = sorted(Path(matplotlib.get_cachedir()).glob("fontlist-*.json"))
-        return str(found[-1]) if found else None
-    except Exception:
-        return None

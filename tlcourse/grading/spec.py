@@ -4,16 +4,19 @@ Exercise cells carry nbgrader metadata (schema v3, see ``notes/CONVENTIONS.md``)
 
 * a **solution** cell (``solution: true``) holds the learner's answer between
   ``### BEGIN SOLUTION`` / ``### END SOLUTION``;
-* a **test** cell (``grade: true``, code, with ``points``) calls ``check(...)`` and holds the hidden
-  tests between ``### BEGIN HIDDEN TESTS`` / ``### END HIDDEN TESTS``;
+* a **test** cell (``grade: true``, code, with ``points``) calls ``check("lessonNN.name", answer...)`` once
+  (which exercise it grades, on which of the notebook's names) and may hold hidden tests between
+  ``### BEGIN HIDDEN TESTS`` / ``### END HIDDEN TESTS`` (for nbgrader);
 * ``locked`` cells are read-only instructions; cells that are both ``grade`` and ``solution``, or
   ``task`` cells, are graded by hand.
 
 Every such cell has a ``grade_id`` unique across the course. The grader matches a student's cells to
-these by ``grade_id``; only the instructor's copy of a test cell is ever run.
+these by ``grade_id``; ``tlcourse grade`` never runs a test cell in a student's kernel, only an
+observation of the answer that its ``check`` call names (``merge.py``, ``observe.py``).
 """
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +35,7 @@ class GradedCell:
     source: str
     cell_type: str
     points: float = 0.0
+    check: tuple[str, str] | None = None  # test cells: (exercise id, source of the check's answer arguments)
 
 
 @dataclass(frozen=True)
@@ -90,10 +94,43 @@ def cell_kind(cell: NotebookNode) -> str | None:
     return None
 
 
+def public_source(cell: NotebookNode) -> str:
+    """A test cell's source without its hidden tests (nbgrader's own ``ClearHiddenTests``)."""
+    from nbgrader.preprocessors import ClearHiddenTests
+
+    copy = nbformat.from_dict(cell)
+    ClearHiddenTests(enforce_metadata=False).preprocess_cell(copy, {}, 0)
+    return copy.source
+
+
+def check_call(source: str) -> tuple[str, str]:
+    """(exercise id, source of the answer arguments) of the one ``check("id", args...)`` call in ``source``."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as err:
+        raise ValueError(f"the test cell is not valid Python ({err.msg}, line {err.lineno})") from None
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+             and n.func.id == "check"]
+    if len(calls) != 1:
+        raise ValueError(f"a test cell must call check(\"lessonNN.name\", answer...) exactly once, "
+                         f"this one calls it {len(calls)} times")
+    (call,) = calls
+    if not call.args or not isinstance(call.args[0], ast.Constant) or not isinstance(call.args[0].value, str) \
+            or call.keywords or any(isinstance(a, ast.Starred) for a in call.args):
+        raise ValueError("check's first argument must be the exercise id as a string literal, followed by "
+                         "the answer as plain arguments (no keywords, no *args)")
+    return call.args[0].value, ", ".join(ast.get_source_segment(source, a) for a in call.args[1:])
+
+
 def load_assignment(path: str | Path) -> Assignment:
     """Read an instructor notebook; raise ValueError on missing/duplicate grade_ids."""
+    return read_assignment(Path(path).read_bytes(), path)
+
+
+def read_assignment(data: bytes, path: str | Path) -> Assignment:
+    """An instructor notebook from its bytes (``path``: its name, for messages)."""
     path = Path(path)
-    nb = nbformat.read(path, as_version=4)
+    nb = nbformat.reads(data.decode("utf-8"), as_version=4)
     cells, seen = [], set()
     for index, cell in enumerate(nb.cells):
         kind = cell_kind(cell)
@@ -107,7 +144,11 @@ def load_assignment(path: str | Path) -> Assignment:
             raise ValueError(f"{path}: grade_id {gid!r} is used twice")
         seen.add(gid)
         points = float(meta.get("points", 0) or 0) if kind in ("test", "manual") else 0.0
-        cells.append(GradedCell(gid, kind, cell.source, cell.cell_type, points))
+        try:
+            check = check_call(public_source(cell)) if kind == "test" else None
+        except (ValueError, RuntimeError) as err:
+            raise ValueError(f"{path}: test cell {gid!r}: {err}") from None
+        cells.append(GradedCell(gid, kind, cell.source, cell.cell_type, points, check))
     return Assignment(path, nb, tuple(cells))
 
 

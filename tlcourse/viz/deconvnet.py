@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tlcourse.viz.layers import ConvStack, _pair, conv_stack
+from tlcourse.viz.layers import ConvStack, as_pair, conv_stack
 
 if TYPE_CHECKING:
     from tlcourse.viz.top_activations import TopActivations
@@ -66,7 +66,7 @@ def unpool(pooled: torch.Tensor, switches: torch.Tensor, output_size: tuple[int,
 
 def conv_transpose(y: torch.Tensor, conv: nn.Conv2d, input_size: tuple[int, int]) -> torch.Tensor:
     """Run ``conv`` backwards with its own filters (no bias), back to ``input_size``."""
-    k, s, p, d = (_pair(getattr(conv, a)) for a in ("kernel_size", "stride", "padding", "dilation"))
+    k, s, p, d = (as_pair(getattr(conv, a)) for a in ("kernel_size", "stride", "padding", "dilation"))
     # A strided conv maps several input sizes to the same output size: pick the one we came from.
     extra = tuple(input_size[i] - ((y.shape[-2 + i] - 1) * s[i] - 2 * p[i] + d[i] * (k[i] - 1) + 1)
                   for i in range(2))

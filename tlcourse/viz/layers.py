@@ -83,7 +83,7 @@ class ConvStack:
         (top, bottom), (left, right) = (row, row), (col, col)
         for _, module in reversed(self.modules[: self.conv_index(layer) + 1]):
             if isinstance(module, (nn.Conv2d, nn.MaxPool2d)):
-                k, s, p, d = (_pair(getattr(module, a)) for a in ("kernel_size", "stride", "padding", "dilation"))
+                k, s, p, d = (as_pair(getattr(module, a)) for a in ("kernel_size", "stride", "padding", "dilation"))
                 top, bottom = top * s[0] - p[0], bottom * s[0] - p[0] + d[0] * (k[0] - 1)
                 left, right = left * s[1] - p[1], right * s[1] - p[1] + d[1] * (k[1] - 1)
         return top, left, bottom + 1, right + 1
@@ -93,7 +93,8 @@ class ConvStack:
         return bottom - top, right - left
 
 
-def _pair(v: int | tuple[int, ...]) -> tuple[int, int]:
+def as_pair(v: int | tuple[int, ...]) -> tuple[int, int]:
+    """A conv or pool setting (``kernel_size``, ``stride``, ...) as (height, width)."""
     return (v, v) if isinstance(v, int) else (v[0], v[-1])
 
 
@@ -146,7 +147,7 @@ def conv_stack(model: nn.Module | ConvStack) -> ConvStack:
             problem = "residual/custom block" if any(True for _ in module.children()) else "module"
         elif isinstance(module, nn.Conv2d) and (module.padding_mode != "zeros" or isinstance(module.padding, str)):
             problem = "Conv2d with padding_mode/padding other than zeros given as numbers"
-        elif isinstance(module, nn.MaxPool2d) and _pair(module.dilation) != (1, 1):
+        elif isinstance(module, nn.MaxPool2d) and as_pair(module.dilation) != (1, 1):
             problem = "dilated MaxPool2d"
         if problem:
             raise UnsupportedModelError(

@@ -11,8 +11,9 @@ For a pretrained network and a target domain, each layer ``conv1 .. fc3`` gets o
 per group (bottom / middle / top, see ``surgery.layer_groups``) or from a preset.
 
 When only the top of the network trains, the frozen prefix runs once per dataset: its outputs are
-kept in a ``feature_cache`` that lives as long as the widget, and the frozen layers themselves are
-shared between the models it builds. That is why a retrain takes seconds. Validation accuracy is
+kept in a :class:`~tlcourse.train.FeatureCache` per data size that lives as long as the widget
+(``lab.feature_caches``), keyed on the frozen layers, their weights and the images. That is why a
+retrain takes seconds. Validation accuracy is
 for choosing; the test accuracy in the run table is for the final report only.
 """
 from __future__ import annotations
@@ -28,10 +29,11 @@ import torch
 from torch import nn
 
 from tlcourse import surgery
+from tlcourse.domains import subsample
 from tlcourse.finetune import (CHOICES, build_model, check_plan, gradual_unfreeze, layer_lrs, plan_summary,
                                trainable_groups)
 from tlcourse.models import count_parameters, layer_names
-from tlcourse.train import Data, History, _cached_run, as_tensors, evaluate, fit, frozen_prefix_length
+from tlcourse.train import Data, FeatureCache, History, as_tensors, evaluate, fit, frozen_features, split_frozen
 
 #: Learning-rate presets per group (bottom, middle, top); "discriminative" is geometric per layer
 #: from the bottom rate to the top rate (``surgery.discriminative_lrs``).
@@ -43,15 +45,6 @@ PRESETS: dict[str, tuple[float, float, float]] = {
 SCHEDULES = ("all at once", "gradual")
 GROUPS = ("bottom", "middle", "top")
 _STYLE = {"description_width": "110px"}
-
-
-def subsample(data: Data, n_per_class: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """The first ``n_per_class`` images of each class after a seeded shuffle."""
-    x, y = as_tensors(data)
-    order = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))
-    keep = torch.cat([order[y[order] == c][:n_per_class] for c in torch.unique(y)])
-    keep = keep.sort().values
-    return x[keep], y[keep]
 
 
 class FreezeLab:
@@ -90,8 +83,7 @@ class FreezeLab:
         self.last_error: BaseException | None = None
         self._datasets: dict[int, dict[str, tuple[torch.Tensor, torch.Tensor]]] = {}
         self._eval_splits: dict[str, tuple[torch.Tensor, torch.Tensor]] | None = None
-        self._feature_caches: dict[int, dict] = {}   # one fit(feature_cache=...) dict per data size
-        self._reuse: dict[str, nn.Module] = {}       # frozen layers shared between runs
+        self.feature_caches: dict[int, FeatureCache] = {}  # frozen layers' outputs, one cache per data size
         self._rows: list[dict[str, float]] = []
         self._next_draw = 0.0
         self._fig = None
@@ -184,7 +176,7 @@ class FreezeLab:
         return layer_lrs(model, dict(zip(GROUPS, (bottom, middle, top))))
 
     # ------------------------------------------------------------------ data
-    def _splits(self, n: int) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    def splits(self, n: int) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
         """Train (``n`` per class), val (``val_per_class``) and test tensors, loaded once."""
         if self._eval_splits is None:
             if self.data is None:
@@ -196,17 +188,17 @@ class FreezeLab:
                 full = {s: self.data[s] for s in ("val", "test") if s in self.data}
                 self.classes = [str(c) for c in torch.unique(as_tensors(self.data["train"])[1]).tolist()]
             self._eval_splits = {s: as_tensors(d) for s, d in full.items()}
-            self._eval_splits["val"] = subsample(self._eval_splits["val"], self.val_per_class, self.seed)
-            if self.test_per_class and "test" in self._eval_splits:
-                test = self._eval_splits["test"]
-                self._eval_splits["test"] = subsample(test, self.test_per_class, self.seed)
+            for split, n_eval in (("val", self.val_per_class), ("test", self.test_per_class)):
+                if n_eval and split in self._eval_splits:  # up to n_eval per class
+                    x, y = self._eval_splits[split]
+                    self._eval_splits[split] = subsample((x, y), min(n_eval, int(y.bincount().min())), self.seed)
         if n not in self._datasets:
             if self.data is None:
                 from tlcourse import domains
 
                 train = as_tensors(domains.load(self.target, "train", n_per_class=n, seed=self.seed))
             else:
-                train = subsample(self.data["train"], n, self.seed)
+                train = as_tensors(subsample(self.data["train"], n, self.seed))
             self._datasets[n] = {"train": train, **self._eval_splits}
         return self._datasets[n]
 
@@ -248,15 +240,15 @@ class FreezeLab:
         n, epochs = self.size.value, self.epochs.value
         self.message.value = f"Training run {len(self.runs) + 1} ..."
         try:
-            splits = self._splits(n)
+            splits = self.splits(n)
         except (ValueError, KeyError) as err:
             self.message.value = f"<b>Cannot load the data</b>: {html.escape(str(err))}"
             return
-        model = build_model(self.pretrained, plan, len(self.classes), seed=self.seed, reuse=self._reuse)
+        model = build_model(self.pretrained, plan, len(self.classes), seed=self.seed)
         lrs = self.layer_lrs(model)
         self._rows, self._next_draw = [], 0.0
         kwargs = dict(seed=self.seed, device=self.device, show_progress=False, on_epoch=self._on_epoch,
-                      feature_cache=self._feature_caches.setdefault(n, {}))
+                      feature_cache=self.feature_caches.setdefault(n, FeatureCache()))
         cached_before = len(kwargs["feature_cache"])
         start = time.perf_counter()
         if self.schedule.value == "gradual":
@@ -287,14 +279,11 @@ class FreezeLab:
                               f"{cache_note}).")
 
     @staticmethod
-    def _test_acc(model: nn.Sequential, test: tuple[torch.Tensor, torch.Tensor], cache: dict) -> float:
+    def _test_acc(model: nn.Sequential, test: tuple[torch.Tensor, torch.Tensor], cache: FeatureCache) -> float:
         """Test accuracy; a frozen prefix's test features are cached like the training ones."""
-        k = frozen_prefix_length(model)
-        if k:
-            device = next(model.parameters()).device
-            test = (_cached_run(model[:k], test[0], device, cache), test[1])
-            model = model[k:]
-        return evaluate(model, test)["acc"]
+        prefix, top = split_frozen(model)
+        device = next(model.parameters()).device
+        return evaluate(top, (frozen_features(prefix, test[0], device, cache), test[1]))["acc"]
 
     def _lr_label(self) -> str:
         if self.preset.value in ("2:4:6", "uniform 1e-3"):
@@ -409,14 +398,14 @@ def benchmark_retrain(lab: FreezeLab | None = None, n_per_class: int = 10,
         timings[key] = time.perf_counter() - start
         if lab.last_error is not None or not lab.runs:
             raise RuntimeError(f"the retrain failed: {lab.message.value}")
-    splits = lab._splits(n_per_class)
+    splits = lab.splits(n_per_class)
     for key, cached in (("cached_fit_s", True), ("uncached_fit_s", False)):
-        model = build_model(lab.pretrained, lab.plan, len(lab.classes), seed=lab.seed, reuse=lab._reuse)
+        model = build_model(lab.pretrained, lab.plan, len(lab.classes), seed=lab.seed)
         start = time.perf_counter()
         history = fit(model, splits["train"], splits["val"], epochs=epochs,
                       lr=surgery.param_groups(model, lab.layer_lrs(model)), seed=lab.seed, device=lab.device,
                       show_progress=False, cache_frozen=cached,
-                      feature_cache=lab._feature_caches[n_per_class])
+                      feature_cache=lab.feature_caches[n_per_class])
         timings[key] = time.perf_counter() - start
         timings[key.replace("fit_s", "val_acc")] = history.best["val_acc"]
     timings["speedup"] = timings["uncached_fit_s"] / timings["cached_fit_s"]

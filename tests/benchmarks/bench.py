@@ -1,16 +1,18 @@
 """Measure the course against the performance bars of its design (``make bench``).
 
-    python -m tlcourse.bench --out bench            # every section, under 10 minutes on 2 cores
-    python -m tlcourse.bench --out bench --quick    # a smoke run with tiny sizes (about 2 minutes)
-    python -m tlcourse.bench --only loop freezelab  # some sections
-    python -m tlcourse.bench --claims               # also the 3-seed claims (several minutes more)
+    python tests/benchmarks/bench.py --out bench            # every section, under 10 minutes on 2 cores
+    python tests/benchmarks/bench.py --out bench --quick    # a smoke run with tiny sizes (about 2 minutes)
+    python tests/benchmarks/bench.py --only loop freezelab  # some sections
+    python tests/benchmarks/bench.py --claims               # also the 3-seed claims (several minutes more)
 
-Sections, each a function that returns plain numbers:
+It lives with the tests, not in the package: a learner never imports it. Sections, each a function
+that returns plain numbers, listed in ``SECTIONS`` (add one there: its full and its quick call):
 
 - ``notebooks``: every lesson's wall time at its committed defaults (papermill, as ``make course``);
 - ``freezelab``: a FreezeLab retrain click with a frozen backbone, and the same training with the
   frozen prefix's features cached vs running the frozen layers every step;
 - ``loop``: ``train.fit`` against a bare PyTorch loop on the same model, data and steps;
+- ``adapt``: ``adapt.adapt`` (DANN) against a bare PyTorch DANN loop on the same data and steps;
 - ``data``: images per second of the ``glyphs`` generator into an empty cache, and reloading
   50,000 cached images;
 - ``grading``: ``tlcourse grade`` on 20 copies of a complete lesson-00 submission;
@@ -37,7 +39,6 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-SECTIONS = ("notebooks", "freezelab", "loop", "data", "grading", "claims")
 #: The course design's bars (COURSE.md, "Performance bars").
 NOTEBOOK_LIMIT_S, COURSE_LIMIT_S = 120.0, 720.0
 RETRAIN_LIMIT_S, CACHE_SPEEDUP_MIN = 3.0, 10.0
@@ -156,23 +157,105 @@ def bench_loop(repeats: int = 9, n_per_class: int = 50, epochs: int = 1, batch_s
         bare_loop(copy.deepcopy(initial), x, y, epochs=epochs, lr=1e-3, batch_size=batch_size, seed=seed,
                   device=device)
 
+    t = interleaved(run_fit, run_bare, repeats)
+    return {"images": len(x), "steps": steps, "batch_size": batch_size, "repeats": repeats, "device": str(device),
+            "fit_s": t["a_s"], "bare_s": t["b_s"], "fit_cpu_s": t["a_cpu_s"], "bare_cpu_s": t["b_cpu_s"],
+            "overhead": t["overhead"], "wall_overhead": t["wall_overhead"],
+            "fit_runs": t["a_runs"], "bare_runs": t["b_runs"]}
+
+
+def interleaved(run_a: Callable[[], None], run_b: Callable[[], None], repeats: int) -> dict:
+    """Time ``run_a`` against ``run_b``: one untimed run of each, then A B B A ..., each run timed on
+    the wall clock and in this process's CPU time (which other programs' load hardly changes).
+    ``overhead``: the median of the pairs' CPU-time ratios A / B minus one; ``wall_overhead`` the same
+    on the wall clock."""
     def timed(fn) -> tuple[float, float]:
         wall, cpu = time.perf_counter(), time.process_time()
         fn()
         return time.perf_counter() - wall, time.process_time() - cpu
 
-    run_fit(), run_bare()  # warm up: allocator, kernels, lazy imports
-    times: dict[str, list[tuple[float, float]]] = {"fit": [], "bare": []}
+    run_a(), run_b()  # warm up: allocator, kernels, lazy imports
+    times: dict[str, list[tuple[float, float]]] = {"a": [], "b": []}
     for r in range(repeats):
-        for name in (("bare", "fit") if r % 2 == 0 else ("fit", "bare")):
-            times[name].append(timed(run_fit if name == "fit" else run_bare))
-    pairs = list(zip(times["fit"], times["bare"]))
-    return {"images": len(x), "steps": steps, "batch_size": batch_size, "repeats": repeats, "device": str(device),
-            "fit_s": median([w for w, _ in times["fit"]]), "bare_s": median([w for w, _ in times["bare"]]),
-            "fit_cpu_s": median([c for _, c in times["fit"]]), "bare_cpu_s": median([c for _, c in times["bare"]]),
-            "overhead": median([f[1] / b[1] for f, b in pairs]) - 1,
-            "wall_overhead": median([f[0] / b[0] for f, b in pairs]) - 1,
-            "fit_runs": times["fit"], "bare_runs": times["bare"]}
+        for name in (("b", "a") if r % 2 == 0 else ("a", "b")):
+            times[name].append(timed(run_a if name == "a" else run_b))
+    pairs = list(zip(times["a"], times["b"]))
+    return {"a_s": median([w for w, _ in times["a"]]), "b_s": median([w for w, _ in times["b"]]),
+            "a_cpu_s": median([c for _, c in times["a"]]), "b_cpu_s": median([c for _, c in times["b"]]),
+            "overhead": median([a[1] / b[1] for a, b in pairs]) - 1,
+            "wall_overhead": median([a[0] / b[0] for a, b in pairs]) - 1,
+            "a_runs": times["a"], "b_runs": times["b"]}
+
+
+def bare_dann_loop(model, aligner, xs, ys, xt, *, epochs: int, lr: float, batch_size: int, seed: int,
+                   trade_off: float, device) -> None:
+    """The PyTorch loop ``adapt(method="dann")`` is compared with: the same batches, features, losses
+    and SGD steps, written out without the scaffold (no statistics, history or selection)."""
+    import torch
+    from torch.nn import functional as F
+
+    from tlcourse.adapt import dann_lambda
+    from tlcourse.runtime import seed_everything
+
+    model.to(device).train()
+    aligner.to(device).train()
+    params = list(model.parameters()) + list(aligner.parameters())
+    opt = torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=5e-4)
+    total = epochs * -(-len(xs) // batch_size)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: (1 + 10 * step / total) ** -0.75)
+    generator = seed_everything(seed)
+    t_order, t_pos, step = torch.randperm(len(xt), generator=generator), 0, 0
+    for _ in range(epochs):
+        for idx in torch.randperm(len(xs), generator=generator).split(batch_size):
+            if t_pos + len(idx) > len(xt):
+                t_order, t_pos = torch.randperm(len(xt), generator=generator), 0
+            x_t = xt[t_order[t_pos:t_pos + len(idx)]].to(device)
+            t_pos += len(idx)
+            with model.domain("source"):
+                f_s = model.features(xs[idx].to(device))
+            with model.domain("target"):
+                f_t = model.features(x_t)
+            align = aligner(f_s, f_t, trade_off * dann_lambda(step / total))
+            loss = F.cross_entropy(model.head(f_s), ys[idx].to(device)) + align
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            step += 1
+
+
+def bench_adapt(repeats: int = 5, n_per_class: int = 100, epochs: int = 1, batch_size: int = 16,
+                data: tuple | None = None, seed: int = 0) -> dict:
+    """``adapt.adapt`` (DANN, lesson 06's settings) vs ``bare_dann_loop``: same initial weights, data,
+    batches and steps; timed as :func:`interleaved` times them."""
+    import torch
+
+    from tlcourse.adapt import AdaptNet, adapt, make_aligner
+    from tlcourse.adapt.experiment import MAIN_SHIFT, load_shift
+    from tlcourse.runtime import get_device
+
+    if data is None:
+        shift = load_shift(**MAIN_SHIFT, n_per_class=n_per_class, seed=seed)
+        data = (shift.source.x, shift.source.y, shift.target.x)
+    xs, ys, xt = data
+    device = get_device()
+    torch.manual_seed(seed)
+    model = AdaptNet(int(ys.max()) + 1)
+    aligner = make_aligner("dann", model.feature_dim)
+    settings = dict(epochs=epochs, lr=0.01, batch_size=batch_size, seed=seed, trade_off=0.3)
+
+    def run_adapt():
+        adapt(copy.deepcopy(model), (xs, ys), xt, method="dann", aligner=copy.deepcopy(aligner), select="last",
+              device=device, show_progress=False, **settings)
+
+    def run_bare():
+        bare_dann_loop(copy.deepcopy(model), copy.deepcopy(aligner), xs, ys, xt, device=device, **settings)
+
+    t = interleaved(run_adapt, run_bare, repeats)
+    return {"images": len(xs), "steps": epochs * -(-len(xs) // batch_size), "batch_size": batch_size,
+            "repeats": repeats, "device": str(device), "adapt_s": t["a_s"], "bare_s": t["b_s"],
+            "adapt_cpu_s": t["a_cpu_s"], "bare_cpu_s": t["b_cpu_s"], "overhead": t["overhead"],
+            "wall_overhead": t["wall_overhead"]}
 
 
 def data_worker(cache: str, splits: tuple[tuple[str, str], ...], reloads: int) -> dict:
@@ -213,11 +296,14 @@ def bench_data(repeats: int = 2, reloads: int = 5, splits: tuple[tuple[str, str]
 
 def bench_grading(copies: int = 20, jobs: int = 2, notebook: str | Path | None = None,
                   budget_s: float | None = None) -> dict:
-    """``tlcourse grade`` on ``copies`` complete submissions (``tlcourse.grading.bench``).
+    """``tlcourse grade`` on ``copies`` complete submissions (``grading_bench.py``, beside this file).
 
     With ``budget_s``, one round of ``jobs`` copies runs first; the rest are graded only as far as
     the budget allows at that pace (the report says how many)."""
-    from tlcourse.grading.bench import bench_grading as grade_copies
+    if __package__:  # imported as benchmarks.bench (tests/test_bench.py)
+        from .grading_bench import bench_grading as grade_copies
+    else:  # run as a script: this folder is on sys.path
+        from grading_bench import bench_grading as grade_copies
 
     if budget_s is None:
         batches = [grade_copies(notebook, copies=copies, jobs=jobs)]
@@ -293,11 +379,12 @@ def bars(results: dict) -> list[dict]:
         f"{fl['speedup']:.1f}x ({fl['cached_fit_s']:.2f} s vs {fl['uncached_fit_s']:.2f} s)" if fl else None,
         fl["speedup"] >= CACHE_SPEEDUP_MIN and fl["same_val_acc"] if fl else None,
         f"median of {fl['repeats']} pairs, {fl['speedup_epochs']} epochs" if fl else "")
-    lp = results.get("loop")
-    bar("train loop overhead over a bare PyTorch loop", f"<= {LOOP_OVERHEAD_MAX:.0%}",
-        f"{lp['overhead']:+.1%} CPU time ({lp['wall_overhead']:+.1%} wall clock), {lp['steps']} steps" if lp else None,
-        lp["overhead"] <= LOOP_OVERHEAD_MAX if lp else None,
-        f"median of {lp['repeats']} interleaved pairs" if lp else "")
+    for key, what in (("loop", "train loop"), ("adapt", "adaptation loop (DANN)")):
+        lp = results.get(key)
+        bar(f"{what} overhead over a bare PyTorch loop", f"<= {LOOP_OVERHEAD_MAX:.0%}",
+            f"{lp['overhead']:+.1%} CPU time ({lp['wall_overhead']:+.1%} wall clock), {lp['steps']} steps" if lp else None,
+            lp["overhead"] <= LOOP_OVERHEAD_MAX if lp else None,
+            f"median of {lp['repeats']} interleaved pairs" if lp else "")
     cl = results.get("claims")
     seeds = f" over {len(cl['seeds'])} seed{'s' if len(cl['seeds']) > 1 else ''}" if cl else ""
     bar("pretrained beats scratch on a small similar target (3 seeds)", "a wide margin (>= 0.15 accuracy)",
@@ -345,13 +432,17 @@ def render_markdown(results: dict) -> str:
                   f"- {fl['speedup_epochs']} epochs from cached features {fl['cached_fit_s']:.2f} s vs through the frozen layers "
                   f"every step {fl['uncached_fit_s']:.2f} s: {fl['speedup']:.1f}x (median of {fl['repeats']}); "
                   f"same validation accuracy: {fl['same_val_acc']}"]
-    lp = results.get("loop")
-    if lp:
-        lines += ["", "## Training loop overhead", "",
-                  f"`train.fit` against a bare PyTorch loop, {lp['images']} images, {lp['steps']} steps of {lp['batch_size']} "
-                  f"on {lp['device']}, {lp['repeats']} interleaved pairs: CPU time {lp['fit_cpu_s']:.2f} s vs "
-                  f"{lp['bare_cpu_s']:.2f} s, wall clock {lp['fit_s']:.2f} s vs {lp['bare_s']:.2f} s (medians); overhead "
-                  f"{lp['overhead']:+.1%} in CPU time, {lp['wall_overhead']:+.1%} in wall clock (medians of the pairs' ratios)."]
+    for key, title, what, ours in (("loop", "Training loop", "`train.fit` against a bare PyTorch loop", "fit"),
+                                   ("adapt", "Adaptation loop", "`adapt.adapt` (DANN) against a bare PyTorch DANN loop",
+                                    "adapt")):
+        lp = results.get(key)
+        if lp:
+            lines += ["", f"## {title} overhead", "",
+                      f"{what}, {lp['images']} images, {lp['steps']} steps of {lp['batch_size']} on {lp['device']}, "
+                      f"{lp['repeats']} interleaved pairs: CPU time {lp[ours + '_cpu_s']:.2f} s vs {lp['bare_cpu_s']:.2f} s, "
+                      f"wall clock {lp[ours + '_s']:.2f} s vs {lp['bare_s']:.2f} s (medians); overhead "
+                      f"{lp['overhead']:+.1%} in CPU time, {lp['wall_overhead']:+.1%} in wall clock (medians of the pairs' "
+                      "ratios)."]
     dt_ = results.get("data")
     if dt_:
         lines += ["", "## Data", "",
@@ -378,7 +469,7 @@ def render_markdown(results: dict) -> str:
                       + (f"{cl['dann_gap_closed']:.2f}." if cl["dann_gap_closed"] is not None else "undefined.")]
     if results.get("errors"):
         lines += ["", "## Sections that failed", ""] + [f"- {k}: {v}" for k, v in results["errors"].items()]
-    lines += ["", f"Sections took: " + ", ".join(f"{k} {v:.0f} s" for k, v in results["section_s"].items())
+    lines += ["", "Sections took: " + ", ".join(f"{k} {v:.0f} s" for k, v in results["section_s"].items())
               + f"; total {results['bench_s']:.0f} s."]
     return "\n".join(lines) + "\n"
 
@@ -401,26 +492,15 @@ def run(sections: list[str], out: Path, quick: bool = False, budget_s: float = B
     results: dict[str, Any] = {"meta": {
         "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"), "quick": quick,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
-        "load_start": _load(), "command": " ".join(["python -m tlcourse.bench", *sys.argv[1:]])},
+        "load_start": _load(), "command": " ".join(["python tests/benchmarks/bench.py", *sys.argv[1:]])},
         "section_s": {}, "errors": {}}
-    plan: dict[str, Callable[[], dict]] = {
-        "loop": lambda: bench_loop(repeats=3, n_per_class=10) if quick else bench_loop(),
-        "freezelab": lambda: (bench_freezelab(clicks=1, repeats=1, epochs=3, speedup_epochs=2) if quick
-                              else bench_freezelab()),
-        "data": lambda: (bench_data(repeats=1, reloads=2, splits=(("digits-printed", "val"),)) if quick
-                         else bench_data()),
-        "notebooks": lambda: bench_notebooks(out, only=["00"] if quick else None),
-        "grading": lambda: bench_grading(copies=2 if quick else 20,
-                                         budget_s=None if quick else budget_s - (time.perf_counter() - start)),
-        "claims": lambda: (bench_claims(seeds=(0,), steps=20, sizes=(5, 20), dann_per_class=100, epochs=2) if quick
-                           else bench_claims()),
-    }
-    for name in [s for s in plan if s in sections]:  # cheap and timing-sensitive sections first
+    for name in [s for s in SECTIONS if s in sections]:  # cheap and timing-sensitive sections first
         log(f"[bench] {name} ...")
         t0 = time.perf_counter()
         try:
             with _env(TLCOURSE_PROGRESS="0"):
-                results[name] = plan[name]()
+                full_call, quick_call = SECTIONS[name]
+                results[name] = quick_call(out) if quick else full_call(out, budget_s - (time.perf_counter() - start))
         except Exception as err:  # report the others, fail at the end
             results["errors"][name] = f"{type(err).__name__}: {err}"
             log(f"[bench] {name} FAILED: {results['errors'][name]}")
@@ -434,6 +514,22 @@ def run(sections: list[str], out: Path, quick: bool = False, budget_s: float = B
     (out / "report.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     (out / "report.md").write_text(render_markdown(results))
     return results
+
+
+#: Every section in the order it runs (cheap and timing-sensitive first): name -> (its full run, given the
+#: output folder and the seconds left of the budget; its quick smoke run, given the output folder).
+SECTIONS: dict[str, tuple[Callable[[Path, float], dict], Callable[[Path], dict]]] = {
+    "loop": (lambda out, left: bench_loop(), lambda out: bench_loop(repeats=3, n_per_class=10)),
+    "adapt": (lambda out, left: bench_adapt(), lambda out: bench_adapt(repeats=1, n_per_class=10)),
+    "freezelab": (lambda out, left: bench_freezelab(),
+                  lambda out: bench_freezelab(clicks=1, repeats=1, epochs=3, speedup_epochs=2)),
+    "data": (lambda out, left: bench_data(),
+             lambda out: bench_data(repeats=1, reloads=2, splits=(("digits-printed", "val"),))),
+    "notebooks": (lambda out, left: bench_notebooks(out), lambda out: bench_notebooks(out, only=["00"])),
+    "grading": (lambda out, left: bench_grading(copies=20, budget_s=left), lambda out: bench_grading(copies=2)),
+    "claims": (lambda out, left: bench_claims(),
+               lambda out: bench_claims(seeds=(0,), steps=20, sizes=(5, 20), dann_per_class=100, epochs=2)),
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,135 @@
+"""Public tests and grading observations of lesson 09 (the capstone)."""
+from __future__ import annotations
+
+import copy
+import random
+
+import numpy as np
+import torch
+
+from tlcourse.grading.checks import exercise
+from tlcourse.grading.observe import observe
+
+BODY = ("conv1", "conv2", "conv3", "fc1", "fc2")
+
+
+# --- 9.1 a 95% interval over seeds ---------------------------------------------------------------
+
+@exercise("lesson09.interval", hint="mean = np.mean(accs); s = np.std(accs, ddof=1); half-width = "
+          "t * s / sqrt(n) with t = scipy.stats.t.ppf(0.975, n - 1) (4.30 for 3 seeds, not 1.96).")
+def _(interval) -> None:
+    got = interval([0.80, 0.82, 0.84])
+    assert isinstance(got, tuple) and len(got) == 3, f"return a tuple (mean, low, high), got {got!r}"
+    mean, low, high = (float(v) for v in got)
+    assert abs(mean - 0.82) < 1e-9, f"the mean of [0.80, 0.82, 0.84] is 0.82, got {mean}"
+    half = high - mean
+    assert abs((mean - low) - half) < 1e-9, "the interval should be symmetric about the mean"
+    if abs(half - 1.96 * 0.02 / 3 ** 0.5) < 1e-4:
+        raise AssertionError("with 3 seeds use Student's t with 2 degrees of freedom, not the normal 1.96")
+    if abs(half - 4.303 * np.std([0.80, 0.82, 0.84]) / 3 ** 0.5) < 1e-3:
+        raise AssertionError("use the sample standard deviation (ddof=1), not the population one")
+    assert abs(half - 0.04968) < 1e-4, f"the 95% half-width for these 3 values is 0.0497, got {half:.4f}"
+
+
+@observe("lesson09.interval", atol=1e-6)
+def _(seed, interval):
+    rng = np.random.default_rng(seed)
+    samples = [rng.uniform(0.5, 1.0, int(n)).round(4).tolist() for n in rng.integers(2, 9, 4)]
+    return {f"{len(s)} values #{i}": [float(v) for v in interval(s)] for i, s in enumerate(samples)}
+
+
+# --- 9.2 recommend(task): a procedure, graded on a task drawn at grading time ---------------------
+
+@exercise("lesson09.recommend", hint="Train each strategy of four_cases.STRATEGIES on task.labelled "
+          "(capstone.train_strategy), score it on task.val, and return the best one's name.")
+def _(recommend, task) -> None:
+    from tlcourse.four_cases import STRATEGIES
+
+    choice = recommend(task)
+    assert choice in STRATEGIES, f"recommend must return one of {STRATEGIES}, got {choice!r}"
+    assert not hasattr(task, "test"), "the task has no test split, and recommend must not load one"
+    print(f"recommend chose {choice!r} for {task.variant} (seed {task.seed})")
+
+
+def _recommend_rule(mine: dict, ref: dict) -> str | None:
+    from tlcourse import capstone
+
+    if mine.get("task") != ref["task"]:
+        return "recommend was not run on the task the grader drew"
+    score = capstone.score_choice(*ref["task"], str(mine.get("choice")))
+    if score < 0.95:
+        return (f"on the grader's task your choice {mine.get('choice')!r} reaches {score:.0%} of the best "
+                "strategy's accuracy (95% needed): choose with a validation measurement, not a fixed answer")
+    return None
+
+
+@observe("lesson09.recommend", rule=_recommend_rule)
+def _(seed, recommend, task):
+    from tlcourse import capstone
+
+    variant, task_seed = capstone.grading_task(seed)
+    return {"task": [variant, task_seed], "choice": str(recommend(capstone.make_task(variant, task_seed)))}
+
+
+# --- 9.3 debug this: a 10-way model carried to a task with more classes --------------------------
+
+def _debug_case(seed: int):
+    """A 10-way digit model (random weights) and a small target with more classes, from ``seed``."""
+    from tlcourse.domains import DomainData
+    from tlcourse.models import CourseNet
+
+    rng = random.Random(seed)
+    torch.manual_seed(seed)
+    model = CourseNet(10)
+    model.classes = [str(d) for d in range(10)]
+    k = rng.randint(11, 30)
+    classes = [f"class {i}" for i in range(k)]
+    g = torch.Generator().manual_seed(seed)
+    target = DomainData(torch.rand(4 * k, 1, 28, 28, generator=g), torch.arange(k).repeat(4), classes,
+                        "debug-target", "train")
+    return model, target
+
+
+def _debug_facts(transfer_and_finetune, seed: int) -> dict:
+    model, target = _debug_case(seed)
+    before = copy.deepcopy(model.state_dict())
+    out = transfer_and_finetune(model, target, epochs=1)
+    transferred, finetuned = out
+    x = target.x[:2]
+    same = lambda a, b, layer: torch.equal(getattr(a, layer).weight, getattr(b, layer).weight)  # noqa: E731
+    return {
+        "two models": transferred is not finetuned and transferred is not model,
+        "transferred outputs": int(transferred(x).shape[1]), "finetuned outputs": int(finetuned(x).shape[1]),
+        "transferred classes": list(getattr(transferred, "classes", [])) == target.classes,
+        "finetuned classes": list(getattr(finetuned, "classes", [])) == target.classes,
+        "source untouched": all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())
+        and model.classes == [str(d) for d in range(10)],
+        "transferred body kept": [n for n in BODY if same(transferred, model, n)],
+        "finetuned body trained": [n for n in BODY if not same(finetuned, model, n)],
+    }
+
+
+@exercise("lesson09.debug", hint="Three fixes: surgery.replace_head before any training on the target; "
+          "set .classes to the target's; the transfer step freezes the body (surgery.freeze, then unfreeze "
+          "'fc3'), the fine-tune step starts from a copy of it with everything unfrozen.")
+def _(transfer_and_finetune) -> None:
+    facts = _debug_facts(transfer_and_finetune, 0)
+    k = len(_debug_case(0)[1].classes)
+    assert facts["two models"], "return two different models (transferred, fine-tuned), not the input model"
+    assert facts["transferred outputs"] == k and facts["finetuned outputs"] == k, (
+        f"the target has {k} classes, but the models output {facts['transferred outputs']} and "
+        f"{facts['finetuned outputs']} scores: replace the 10-way head")
+    assert facts["transferred classes"] and facts["finetuned classes"], (
+        "the models still carry the old class names: set .classes to the target's")
+    assert facts["source untouched"], "the pretrained model passed in was changed: work on copies"
+    assert facts["transferred body kept"] == list(BODY), (
+        f"the transfer step changed {sorted(set(BODY) - set(facts['transferred body kept']))}: "
+        "it should train only the new head")
+    assert facts["finetuned body trained"] == list(BODY), (
+        f"fine-tuning left {sorted(set(BODY) - set(facts['finetuned body trained']))} unchanged: "
+        "it should train every layer")
+
+
+@observe("lesson09.debug")
+def _(seed, transfer_and_finetune):
+    return _debug_facts(transfer_and_finetune, seed)

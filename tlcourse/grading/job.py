@@ -1,0 +1,179 @@
+"""One grading job, a plain function of bytes: run the cells in a sandboxed kernel, then judge outside it.
+
+* ``reference_job(source, name, seed, limits)``: once per instructor notebook and grading run, the
+  instructor's notebook with an observation after each test cell -> the reference observations;
+* ``grade_job(student, submission, source, name, reference, limits)``: a student's notebook with an
+  observation in place of each test cell -> points and feedback, judged here (``judge.py``) from the
+  kernel's data only.
+
+Both take and return JSON-serialisable values, and read or write no shared file: ``grade.py`` runs them in
+local worker processes, a Dask worker can run them anywhere.
+"""
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from dataclasses import asdict
+from pathlib import Path
+
+import nbformat
+
+from tlcourse.grading import judge
+from tlcourse.grading.limits import Limits
+from tlcourse.grading.merge import Merged, RunCell, merge, reference_cells, review_flags
+from tlcourse.grading.observe import SEED_FILE
+from tlcourse.grading.sandbox import run_cells
+from tlcourse.grading.spec import Assignment, read_assignment
+
+MAX_SUBMISSION_BYTES = 50 * 2**20
+
+
+class BadSubmission(Exception):
+    """The file cannot be read as a notebook; the message is for the student."""
+
+
+def read_notebook(data: bytes) -> nbformat.NotebookNode:
+    """A submitted notebook from its bytes, tolerant of what editors leave behind; BadSubmission if unreadable."""
+    if len(data) > MAX_SUBMISSION_BYTES:
+        raise BadSubmission(f"the file is {len(data) / 2**20:.0f} MB, more than the {MAX_SUBMISSION_BYTES >> 20} MB "
+                            "allowed (clear the outputs and submit again)")
+    text = data.decode("utf-8", errors="replace")
+    if not text.strip():
+        raise BadSubmission("the file is empty")
+    try:
+        with warnings.catch_warnings():  # duplicate cell ids and the like: nbformat fixes them
+            warnings.simplefilter("ignore")
+            nb = nbformat.reads(text, as_version=4, capture_validation_error={})
+        if not isinstance(nb.get("cells"), list) or not all(isinstance(c, dict) for c in nb.cells):
+            raise ValueError("it has no list of cells")
+        for c in nb.cells:
+            if not isinstance(c.get("metadata"), dict):
+                c["metadata"] = {}
+            c["source"] = "".join(c.get("source", "")) if isinstance(c.get("source"), list) else str(c.get("source", ""))
+    except Exception as err:
+        raise BadSubmission(f"the file is not a valid Jupyter notebook ({type(err).__name__})") from None
+    return nb
+
+
+def _inputs(seed: int) -> dict[str, bytes]:
+    return {SEED_FILE: json.dumps({"seed": seed}).encode()}
+
+
+def _output(run, grade_id: str) -> bytes | None:
+    return run.outputs.get(f"{grade_id}.json")
+
+
+def reference_job(source: bytes, name: str, seed: int, limits: Limits, isolation: str = "bwrap",
+                  keep: str | None = None) -> dict:
+    """Run the instructor's notebook with observations; ``{"seed", "data": {grade_id: JSON text}, "problems",
+    "isolation"}``. A problem (no observation, a failing test of the instructor's own) is a grader error."""
+    assignment = read_assignment(source, name)
+    cells = reference_cells(assignment)
+    run = run_cells([c.source for c in cells], inputs=_inputs(seed), limits=limits, isolation=isolation,
+                    keep=Path(keep) if keep else None)
+    data, problems = {}, {}
+    for cell, rec in zip(cells, run.cells):
+        if cell.role == "test" and rec.status != "ok":
+            problems[cell.grade_id] = f"the instructor's own test cell `{cell.grade_id}` failed ({rec.status} " \
+                                      f"{rec.ename}: {rec.message})"
+        if cell.role == "observe":
+            out = judge.read_output(_output(run, cell.grade_id))
+            if out is None or "error" in out:
+                problems.setdefault(cell.grade_id, f"no reference observation for `{cell.grade_id}` "
+                                                   f"({rec.status} {rec.ename or (out or {}).get('error', '')})")
+            else:
+                data[cell.grade_id] = _output(run, cell.grade_id).decode()
+    return {"seed": seed, "data": data, "problems": problems, "isolation": run.isolation}
+
+
+def _where(cell: RunCell, index: int) -> str:
+    where = f"cell {cell.origin}" if cell.origin is not None else f"cell {index + 1} (put back by the grader)"
+    return f"{where} (`{cell.grade_id}`)" if cell.grade_id else where
+
+
+def _why_missing(rec, limits: Limits) -> str:
+    """Why a test cell's observation did not come back, from its cell's record."""
+    if rec is None or rec.status == "not-run":
+        return f"not checked: the notebook used up its time limit ({limits.max_time:.0f} s)."
+    if rec.status == "abandoned":
+        return f"not checked: the kernel had to be restarted more than {limits.restarts} times."
+    if rec.status == "timeout":
+        return f"stopped after {limits.cell_timeout:.0f} s (the time limit per cell) while checking your answer."
+    if rec.status == "died":
+        return (f"the kernel died while checking your answer (over the {limits.memory_mb} MB memory limit, "
+                "or the process was killed).")
+    return "the grader found no observation of your answer (did your code stop the kernel or remove files in out/?)."
+
+
+def _notes(merged: Merged, records: list, limits: Limits) -> list[str]:
+    notes = list(merged.notes)
+    for i, (cell, rec) in enumerate(zip(merged.cells, records)):
+        if cell.role == "observe" or rec.status in ("ok", "not-run", "abandoned"):
+            continue
+        if rec.status == "error":
+            memory = f" (the memory limit is {limits.memory_mb} MB)" if rec.ename == "MemoryError" else ""
+            notes.append(f"{_where(cell, i)} raised {judge.clean_name(rec.ename)}{memory}.")
+        elif rec.status == "timeout":
+            notes.append(f"{_where(cell, i)} was stopped after {limits.cell_timeout:.0f} s (the time limit per cell).")
+        else:
+            notes.append(f"{_where(cell, i)}: the kernel died while running it (over the {limits.memory_mb} MB "
+                         "memory limit, or the process was killed); the notebook was run again without it.")
+    if any(r.status == "not-run" for r in records):
+        notes.append(f"The notebook ran out of its total time ({limits.max_time:.0f} s); later cells were not run.")
+    return notes
+
+
+def _score(assignment: Assignment, result: judge.Result, why) -> None:
+    for t in assignment.tests:
+        passed, message = why(t)
+        result.tests[t.grade_id] = judge.TestResult(t.points if passed else 0.0, t.points, passed, message)
+
+
+def grade_job(student: str, submission: bytes | None, source: bytes, name: str, reference: dict, limits: Limits,
+              isolation: str = "bwrap", keep: str | None = None) -> dict:
+    """Grade one student's notebook (bytes, None if missing) against the instructor's; a ``judge.Result`` as a dict."""
+    start = time.monotonic()
+    assignment = read_assignment(source, name)
+    result = judge.Result(student, assignment.name)
+    if submission is None:
+        _score(assignment, result, lambda t: (False, f"your submission has no notebook {assignment.name}."))
+        return _done(result, start)
+    try:
+        nb = read_notebook(submission)
+    except BadSubmission as err:
+        reason = str(err)
+        _score(assignment, result, lambda t: (False, reason))
+        result.notes.append(f"{reason}.")
+        return _done(result, start)
+    merged = merge(assignment, nb)
+    result.flags = review_flags(merged)
+    run = run_cells([c.source for c in merged.cells], inputs=_inputs(reference["seed"]), limits=limits,
+                    isolation=isolation, keep=Path(keep) if keep else None)
+    result.isolation = run.isolation
+    at = {c.grade_id: i for i, c in enumerate(merged.cells) if c.grade_id}
+
+    def why(test) -> tuple[bool, str]:
+        if test.grade_id in merged.unanswered:
+            return False, merged.unanswered[test.grade_id]
+        if test.grade_id not in reference["data"]:
+            result.error = reference["problems"].get(test.grade_id, f"no reference for `{test.grade_id}`")
+            return False, "not graded: the grader failed on this exercise (your instructor has been told)."
+        rec = run.cells[at[test.grade_id]]
+        ref = judge.read_output(reference["data"][test.grade_id].encode())["values"]
+        passed, message = judge.verdict(test, judge.read_output(_output(run, test.grade_id)), ref,
+                                        _why_missing(rec, limits))
+        if not passed:
+            for answer in assignment.solutions_of(test.grade_id):  # an answer cell left as the stub
+                if answer in at and run.cells[at[answer]].ename == "NotImplementedError":
+                    return False, f"not done yet: your answer cell `{answer}` still raises NotImplementedError."
+        return passed, message
+
+    _score(assignment, result, why)
+    result.notes = _notes(merged, run.cells, limits)
+    return _done(result, start)
+
+
+def _done(result: judge.Result, start: float) -> dict:
+    result.seconds = round(time.monotonic() - start, 2)
+    return asdict(result)
