@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from distributed import LocalCluster
 
 from grading_batch import EXAMPLE, LIMITS, batch, feedback, source_nb
 from hostile_judging import cases as hostile_cases
-from tlcourse.grading import cluster
+from tlcourse.grading import cluster, job
 from tlcourse.grading.grade import grade
 from tlcourse.grading.release import release_notebook
 
@@ -49,8 +50,17 @@ def _alive(process: psutil.Process) -> bool:
 
 
 @pytest.mark.heavy  # a cluster of worker processes: left out of make check
-def test_cluster_grades_like_the_local_pool_even_when_a_worker_dies(dask_cluster, tmp_path):
+def test_cluster_grades_like_the_local_pool_even_when_a_worker_dies(dask_cluster, tmp_path, monkeypatch):
     src = source_nb()
+    sent, back = [], []  # every job handed to the cluster; what each job returned
+
+    def recording(calls, jobs, hard_limit, on_done, **kw):
+        sent.extend(calls)
+        return run_jobs(calls, jobs, hard_limit, lambda i, r, e: (back.append((calls[i][0], r)), on_done(i, r, e)),
+                        **kw)
+
+    run_jobs = cluster.run_jobs
+    monkeypatch.setattr(cluster, "run_jobs", recording)
     subs = tmp_path / "submissions"
     subs.mkdir()
     chosen = {"honest": src, "released": release_notebook(src), HOSTILE: hostile_cases(tmp_path)[HOSTILE]}
@@ -79,6 +89,14 @@ def test_cluster_grades_like_the_local_pool_even_when_a_worker_dies(dask_cluster
         assert (out.parent / "feedback" / f"{student}.md").read_text() == feedback(student), student
     assert rows["honest"]["total"] == "4" and rows["released"]["total"] == "0"
     assert {r["isolation"] for r in rows.values()} == {"bwrap"}
+    # issue 13: only runs travel; the reference's observations stay here, where every verdict is decided
+    assert {fn for fn, _ in sent} == {job.run_reference, job.run_job}
+    assert all(not isinstance(a, dict) for _, args in sent for a in args), "a job was sent a dict (reference data?)"
+    texts = [t for fn, r in back if fn is job.run_reference and r for t in r["outputs"].values()]
+    assert texts, "the reference run observed nothing"
+    data = pickle.dumps(sent)
+    assert not [t for t in texts if t.encode() in data], "a reference observation was sent to a worker"
+    assert not [r for _, r in back if r and {"tests", "points", "passed"} & set(r)], "a worker returned a verdict"
 
 
 @pytest.mark.heavy  # a cluster of worker processes: left out of make check

@@ -13,6 +13,7 @@ lessons (hence ``slow``). When no lesson has exercises, each test skips with a r
 """
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import sys
@@ -95,3 +96,10 @@ def test_source_passes_release_fails_filled_release_passes(lesson, tmp_path):
 
     assert got("filled") == full, why("filled")
     assert got("released") == dict.fromkeys(full, 0.0), "a graded test passes on the released stub"
+    with open(tmp_path / "grades.csv", newline="") as f:  # manually graded answers: pending, outside the total
+        rows = {row["student"]: row for row in csv.DictReader(f)}
+    for cell in source.manual:
+        assert {rows[s][cell.grade_id] for s in rows} == {f"pending/{cell.points:g}"}, rows
+        feedback_text = (tmp_path / "feedback" / "filled.md").read_text()
+        assert f"`{cell.grade_id}` | ? / {cell.points:g} | \u23f3 pending" in feedback_text, feedback_text
+    assert float(rows["filled"]["total"]) == sum(full.values()) == float(rows["filled"]["max"])

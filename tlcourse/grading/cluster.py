@@ -2,9 +2,10 @@
 
 ``run_jobs(calls, jobs, hard_limit, on_done, address=...)`` keeps ``pool.run_jobs``'s contract, so ``grade(...,
 dask=ADDRESS)`` swaps one for the other. Each call travels to a worker as a task with its arguments (the
-notebooks' bytes): a worker needs tlcourse and bubblewrap installed, and no file of the instructor's. There the
-job runs as it would locally (its kernel in bubblewrap, judged in the worker's own process) and returns its
-JSON; the CSV and the feedback are written on this side, as in local mode. A Dask worker is a daemonic
+notebooks' bytes and the seed): a worker needs tlcourse and bubblewrap installed, and no file of the
+instructor's. There the job runs as it would locally (its kernel in bubblewrap) and returns its JSON: ``grade()``
+sends only runs (``job.run_reference``, ``job.run_job``), so the reference observations never reach a worker,
+and the judging, the CSV and the feedback happen on this side, as in local mode. A Dask worker is a daemonic
 process: a job may start subprocesses there (``run_cells`` starts bwrap, which dies with the worker), but no
 ``multiprocessing`` children, so a job must never use ``pool.py`` itself.
 

@@ -18,15 +18,22 @@ def _one_line(text: str, limit: int = 400) -> str:
     return text if len(text) <= limit else text[:limit] + " ..."
 
 
-def render(student: str, results: list[Result], limits: Limits) -> str:
+def render(student: str, results: list[Result], limits: Limits,
+           manual: dict[str, list[tuple[str, float]]] | None = None) -> str:
+    """The feedback file; ``manual`` maps a notebook to its manually graded cells ``(grade_id, points)``."""
+    manual = manual or {}
     got = sum(t.points for r in results for t in r.tests.values())
     top = sum(t.max for r in results for t in r.tests.values())
-    lines = [f"# Feedback for {student}", "", f"**Score: {_fmt(got)} / {_fmt(top)}**", ""]
+    pending = sum(p for r in results for _, p in manual.get(r.notebook, []))
+    lines = [f"# Feedback for {student}", "", f"**Score: {_fmt(got)} / {_fmt(top)}**"
+             + (f" (and {_fmt(pending)} points pending manual grading)" if pending else ""), ""]
     for r in results:
         lines += [f"## {r.notebook}", "", "| exercise | points | result |", "|---|---|---|"]
         for gid, t in r.tests.items():
             mark = "\u2705 passed" if t.passed else "\u274c " + _one_line(t.message).replace("|", "\\|")
             lines.append(f"| `{gid}` | {_fmt(t.points)} / {_fmt(t.max)} | {mark} |")
+        for gid, points in manual.get(r.notebook, []):
+            lines.append(f"| `{gid}` | ? / {_fmt(points)} | \u23f3 pending: your instructor grades this answer by hand |")
         lines.append("")
         if r.notes:
             lines += ["What happened while your notebook ran:", ""]

@@ -1,11 +1,12 @@
 """``tlcourse grade``: grade a batch of submissions in sandboxed kernels; write a CSV and per-student feedback.
 
 The steps, each in its own module: find the students' notebooks and read them without trusting them
-(``submissions.py``); once per instructor notebook, observe its solutions on a seed drawn for this run, then
-grade each (student, notebook) pair (``job.py``: a plain function of bytes, run in a confined kernel by
-``sandbox.py`` and judged outside it by ``judge.py``), ``jobs`` at a time in worker processes (``pool.py``);
-when every worker, and so every sandbox, is gone, write the CSV and the feedback (``outputs.py``,
-``feedback.py``).
+(``submissions.py``); draw a seed for this run; run, ``jobs`` at a time in worker processes (``pool.py``) or
+on Dask workers (``cluster.py``), each instructor notebook's solutions (the reference run) and each
+(student, notebook) pair beside them (``job.py``: plain functions of bytes, kernels confined by
+``sandbox.py``; a student's run needs only the seed); judge every run here, in this process, against its
+notebook's reference as soon as both are in (``job.judge_job``, ``judge.py``); when every worker, and so
+every sandbox, is gone, write the CSV and the feedback (``outputs.py``, ``feedback.py``).
 
 Isolation: every kernel runs in bubblewrap. Where that does not work, ``grade`` refuses with the reason and
 the fix, unless the caller accepts weaker isolation (``weak_isolation=True``, ``--weak-isolation``); the CSV
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Callable
 
 from tlcourse.grading import cluster, feedback, isolation as iso
-from tlcourse.grading.job import BadSubmission, grade_job, reference_job
+from tlcourse.grading.job import BadSubmission, judge_job, reference_from, run_job, run_reference
 from tlcourse.grading.judge import Result, TestResult
 from tlcourse.grading.limits import Limits
 from tlcourse.grading.outputs import file_names, safe_name, write_atomic, write_csv_atomic
@@ -85,10 +86,14 @@ def _grader_failed(student: str, assignment: Assignment, error: str) -> Result:
     return Result(student, assignment.name, tests, error=error)
 
 
-def _row(g: StudentGrade, test_ids: list[str], maximum: float) -> list[str]:
+def _row(g: StudentGrade, test_ids: list[str], manual: dict[str, list[tuple[str, float]]],
+         maximum: float) -> list[str]:
     review = {f for r in g.results for f in r.flags} | ({"grader error"} if any(r.error for r in g.results) else set())
     isolation = ", ".join(sorted({r.isolation for r in g.results if r.isolation})) or "no kernel run"
-    return [g.student, *(_fmt(g.points(t)) for t in test_ids), _fmt(g.total), _fmt(maximum),
+    handed_in = {r.notebook for r in g.results}
+    pending = [f"pending/{_fmt(points)}" if notebook in handed_in else ""
+               for notebook, cells in manual.items() for _, points in cells]
+    return [g.student, *(_fmt(g.points(t)) for t in test_ids), *pending, _fmt(g.total), _fmt(maximum),
             "; ".join(sorted(review)), isolation]
 
 
@@ -125,24 +130,12 @@ def grade(submissions: list[str | Path], source: list[str | Path], out: str | Pa
     def keep_at(name: str) -> str | None:
         return str(logs / safe_name(name)) if logs else None
 
-    references: dict[str, dict] = {}
-
-    def reference_done(i: int, ref: object, error: str) -> None:
-        a = assignments[i]
-        if error:
-            ref = {"seed": seed, "data": {}, "isolation": isolation,
-                   "problems": dict.fromkeys((t.grade_id for t in a.tests), f"the reference run failed: {error}")}
-        references[a.name] = ref
-        for why in ref["problems"].values():
-            log(f"GRADER ERROR in the reference run of {a.name}: {why}")
-
+    # one batch: the reference runs first in the queue, every student's run beside them (it needs only the seed);
     # same limits (threads included) as the students': the reference's numbers must be computed the same way
-    run([(reference_job, (sources[a.name], a.name, seed, limits, isolation, keep_at(f"reference-{a.name}")))
-         for a in assignments], jobs, hard_limit, reference_done)
-
+    calls: list = [(run_reference, (sources[a.name], a.name, seed, limits, isolation, keep_at(f"reference-{a.name}")))
+                   for a in assignments]
     grades = {s.student: StudentGrade(s.student) for s in students}
     pairs: list[tuple[Submission, Assignment]] = []
-    calls = []
     for sub in students:
         chosen = match(sub, assignments)
         for a in assignments:
@@ -153,16 +146,47 @@ def grade(submissions: list[str | Path], source: list[str | Path], out: str | Pa
                 grades[sub.student].results.append(_refused(sub.student, a, f"{file.name}: {err}"))
                 continue
             pairs.append((sub, a))
-            calls.append((grade_job, (sub.student, data, sources[a.name], a.name, references[a.name], limits,
-                                      isolation, keep_at(f"{sub.student}-{a.name}"))))
+            calls.append((run_job, (sub.student, data, sources[a.name], a.name, seed, limits, isolation,
+                                    keep_at(f"{sub.student}-{a.name}"))))
+    references: dict[str, dict] = {}  # never leaves this process: the workers get only the seed
+    waiting: dict[str, list[tuple[int, object, str]]] = {a.name: [] for a in assignments}
 
-    def done(i: int, result: object, error: str) -> None:
+    def judged(i: int, run: object, error: str) -> None:  # here, in the grader's process
         sub, a = pairs[i]
-        r = Result.from_dict(result) if not error else _grader_failed(sub.student, a, error)
+        if error:
+            r = _grader_failed(sub.student, a, error)
+        else:
+            try:
+                r = Result.from_dict(judge_job(run, references[a.name], sources[a.name], a.name, limits))
+            except Exception as err:  # a malformed run: the grader's fault, not the student's
+                r = _grader_failed(sub.student, a, f"judging failed ({type(err).__name__}: {err})")
         grades[sub.student].results.append(r)
         got, top = sum(t.points for t in r.tests.values()), sum(t.max for t in r.tests.values())
         log(f"graded {r.student} / {r.notebook}: {_fmt(got)}/{_fmt(top)} ({r.seconds:.1f} s)"
             + (f"  GRADER ERROR: {r.error}" if r.error else "") + (f"  review: {', '.join(r.flags)}" if r.flags else ""))
+
+    def done(i: int, result: object, error: str) -> None:
+        if i < len(assignments):  # a reference run: judge the students' runs that waited for it
+            a = assignments[i]
+            try:
+                ref = reference_from(result, sources[a.name], a.name) if not error else None
+            except Exception as err:
+                ref, error = None, f"{type(err).__name__}: {err}"
+            if ref is None:
+                ref = {"seed": seed, "data": {}, "isolation": isolation,
+                       "problems": dict.fromkeys((t.grade_id for t in a.tests), f"the reference run failed: {error}")}
+            references[a.name] = ref
+            for why in ref["problems"].values():
+                log(f"GRADER ERROR in the reference run of {a.name}: {why}")
+            for args in waiting.pop(a.name):
+                judged(*args)
+            return
+        i -= len(assignments)
+        name = pairs[i][1].name
+        if name in references:
+            judged(i, result, error)
+        else:
+            waiting[name].append((i, result, error))
 
     run(calls, jobs, hard_limit, done)
     # every worker has ended, and each waited for its sandbox to vanish: nothing of the run can touch these files
@@ -170,13 +194,16 @@ def grade(submissions: list[str | Path], source: list[str | Path], out: str | Pa
     for g in grades.values():
         g.results.sort(key=lambda r: order[r.notebook])
     test_ids = [t.grade_id for a in assignments for t in a.tests]
+    # manually graded answers: a column each, "pending/<points>", outside the automatic total
+    manual = {a.name: [(c.grade_id, c.points) for c in a.manual] for a in assignments if a.manual}
+    manual_ids = [gid for cells in manual.values() for gid, _ in cells]
     maximum = sum(a.max_points for a in assignments)
-    rows = [_row(g, test_ids, maximum) for g in sorted(grades.values(), key=lambda g: g.student)]
-    write_csv_atomic(out, rows, ["student", *test_ids, "total", "max", "review", "isolation"])
+    rows = [_row(g, test_ids, manual, maximum) for g in sorted(grades.values(), key=lambda g: g.student)]
+    write_csv_atomic(out, rows, ["student", *test_ids, *manual_ids, "total", "max", "review", "isolation"])
     names = file_names(list(grades))
     for g in grades.values():
-        write_atomic(feedback_dir / f"{names[g.student]}.md", feedback.render(g.student, g.results, limits))
-    log(f"{len(grades)} students, {len(calls)} notebooks graded in {time.monotonic() - start:.1f} s with "
+        write_atomic(feedback_dir / f"{names[g.student]}.md", feedback.render(g.student, g.results, limits, manual))
+    log(f"{len(grades)} students, {len(pairs)} notebooks graded in {time.monotonic() - start:.1f} s with "
         f"{jobs} parallel jobs ({isolation} isolation) -> {out}, feedback in {feedback_dir}/"
         + (f"; kernel logs in {logs}/" if logs else ""))
     return list(grades.values())

@@ -1,13 +1,17 @@
-"""One grading job, a plain function of bytes: run the cells in a sandboxed kernel, then judge outside it.
+"""Grading jobs: a sandboxed *run* (a plain function of bytes, run anywhere) and a trusted *judge* (grader only).
 
-* ``reference_job(source, name, seed, limits)``: once per instructor notebook and grading run, the
-  instructor's notebook with an observation after each test cell -> the reference observations;
-* ``grade_job(student, submission, source, name, reference, limits)``: a student's notebook with an
-  observation in place of each test cell -> points and feedback, judged here (``judge.py``) from the
-  kernel's data only.
+* ``run_reference(source, name, seed, limits)``: once per instructor notebook and grading run, the
+  instructor's notebook with an observation after each test cell -> its raw observations;
+  ``reference_from(run, source, name)`` (grader's process) turns them into the reference data;
+* ``run_job(student, submission, source, name, seed, limits)``: a student's notebook with an observation in
+  place of each test cell -> the raw observations (the ``out/`` JSON texts, per-cell statuses, review flags,
+  timings): no reference data in, no verdict out;
+* ``judge_job(run, reference, source, name)``: in the grader's process only, after the run: points and
+  feedback (``judge.py``) from the run's data and the reference's.
 
-Both take and return JSON-serialisable values, and read or write no shared file: ``grade.py`` runs them in
-local worker processes, a Dask worker can run them anywhere.
+The run functions take and return JSON-serialisable values and read or write no shared file: ``grade.py``
+runs them in local worker processes, a Dask worker can run them anywhere; the reference data never leaves
+the grader's process.
 """
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ from tlcourse.grading import judge
 from tlcourse.grading.limits import Limits
 from tlcourse.grading.merge import Merged, RunCell, merge, reference_cells, review_flags
 from tlcourse.grading.observe import SEED_FILE
-from tlcourse.grading.sandbox import run_cells
+from tlcourse.grading.sandbox import CellRun, run_cells
 from tlcourse.grading.spec import Assignment, read_assignment
 
 MAX_SUBMISSION_BYTES = 50 * 2**20
@@ -60,31 +64,60 @@ def _inputs(seed: int) -> dict[str, bytes]:
     return {SEED_FILE: json.dumps({"seed": seed}).encode()}
 
 
-def _output(run, grade_id: str) -> bytes | None:
-    return run.outputs.get(f"{grade_id}.json")
+def _texts(outputs: dict[str, bytes], grade_ids) -> dict[str, str]:
+    """The observation files of ``grade_ids`` as JSON-safe text (bytes kept exactly: ``surrogateescape``)."""
+    return {g: outputs[f"{g}.json"].decode("utf-8", "surrogateescape") for g in grade_ids if f"{g}.json" in outputs}
 
 
-def reference_job(source: bytes, name: str, seed: int, limits: Limits, isolation: str = "bwrap",
+def _raw(text: str | None) -> bytes | None:
+    return None if text is None else text.encode("utf-8", "surrogateescape")
+
+
+def _cells(cells: list[RunCell], records) -> list[dict]:
+    return [{"role": c.role, "grade_id": c.grade_id, "origin": c.origin, "status": r.status, "ename": r.ename,
+             "message": r.message, "seconds": r.seconds} for c, r in zip(cells, records)]
+
+
+def _records(run: dict) -> tuple[list[RunCell], list[CellRun]]:
+    cells = [RunCell("", c["role"], c["grade_id"], c["origin"]) for c in run["cells"]]
+    return cells, [CellRun(c["status"], c["ename"], c["message"], c["seconds"]) for c in run["cells"]]
+
+
+def run_reference(source: bytes, name: str, seed: int, limits: Limits, isolation: str = "bwrap",
                   keep: str | None = None) -> dict:
-    """Run the instructor's notebook with observations; ``{"seed", "data": {grade_id: JSON text}, "problems",
-    "isolation"}``. A problem (no observation, a failing test of the instructor's own) is a grader error."""
-    assignment = read_assignment(source, name)
-    cells = reference_cells(assignment)
+    """Run the instructor's notebook with observations (sandboxed); its raw observations, for ``reference_from``."""
+    start = time.monotonic()
+    cells = reference_cells(read_assignment(source, name))
     run = run_cells([c.source for c in cells], inputs=_inputs(seed), limits=limits, isolation=isolation,
                     keep=Path(keep) if keep else None)
+    return {"seed": seed, "cells": _cells(cells, run.cells), "isolation": run.isolation,
+            "outputs": _texts(run.outputs, {c.grade_id for c in cells if c.role == "observe"}),
+            "seconds": round(time.monotonic() - start, 2)}
+
+
+def reference_from(run: dict, source: bytes, name: str) -> dict:
+    """The reference data from ``run_reference``'s run (grader's process): ``{"seed", "data": {grade_id: JSON
+    text}, "problems", "isolation"}``. A problem (no observation, a failing test of the instructor's own) is a
+    grader error."""
     data, problems = {}, {}
-    for cell, rec in zip(cells, run.cells):
+    for cell, rec in zip(*_records(run)):
         if cell.role == "test" and rec.status != "ok":
             problems[cell.grade_id] = f"the instructor's own test cell `{cell.grade_id}` failed ({rec.status} " \
                                       f"{rec.ename}: {rec.message})"
         if cell.role == "observe":
-            out = judge.read_output(_output(run, cell.grade_id))
+            out = judge.read_output(_raw(run["outputs"].get(cell.grade_id)))
             if out is None or "error" in out:
                 problems.setdefault(cell.grade_id, f"no reference observation for `{cell.grade_id}` "
                                                    f"({rec.status} {rec.ename or (out or {}).get('error', '')})")
             else:
-                data[cell.grade_id] = _output(run, cell.grade_id).decode()
-    return {"seed": seed, "data": data, "problems": problems, "isolation": run.isolation}
+                data[cell.grade_id] = run["outputs"][cell.grade_id]
+    return {"seed": run["seed"], "data": data, "problems": problems, "isolation": run["isolation"]}
+
+
+def reference_job(source: bytes, name: str, seed: int, limits: Limits, isolation: str = "bwrap",
+                  keep: str | None = None) -> dict:
+    """``run_reference`` then ``reference_from``, in one process (tests, a single machine)."""
+    return reference_from(run_reference(source, name, seed, limits, isolation, keep), source, name)
 
 
 def _where(cell: RunCell, index: int) -> str:
@@ -130,28 +163,49 @@ def _score(assignment: Assignment, result: judge.Result, why) -> None:
         result.tests[t.grade_id] = judge.TestResult(t.points if passed else 0.0, t.points, passed, message)
 
 
-def grade_job(student: str, submission: bytes | None, source: bytes, name: str, reference: dict, limits: Limits,
-              isolation: str = "bwrap", keep: str | None = None) -> dict:
-    """Grade one student's notebook (bytes, None if missing) against the instructor's; a ``judge.Result`` as a dict."""
+def run_job(student: str, submission: bytes | None, source: bytes, name: str, seed: int, limits: Limits,
+            isolation: str = "bwrap", keep: str | None = None) -> dict:
+    """Run one student's notebook (bytes, None if missing) in a sandboxed kernel on ``seed``; the raw observations
+    as JSON-serialisable data for ``judge_job``: no reference data in, no verdict out."""
     start = time.monotonic()
     assignment = read_assignment(source, name)
-    result = judge.Result(student, assignment.name)
+    result = {"student": student, "notebook": assignment.name, "refused": "", "note": False, "cells": [],
+              "outputs": {}, "unanswered": {}, "notes": [], "flags": [], "isolation": "", "seconds": 0.0}
     if submission is None:
-        _score(assignment, result, lambda t: (False, f"your submission has no notebook {assignment.name}."))
-        return _done(result, start)
-    try:
-        nb = read_notebook(submission)
-    except BadSubmission as err:
-        reason = str(err)
+        result["refused"] = f"your submission has no notebook {assignment.name}."
+    else:
+        try:
+            nb = read_notebook(submission)
+        except BadSubmission as err:
+            result["refused"], result["note"] = str(err), True
+        else:
+            merged = merge(assignment, nb)
+            run = run_cells([c.source for c in merged.cells], inputs=_inputs(seed), limits=limits,
+                            isolation=isolation, keep=Path(keep) if keep else None)
+            result.update(cells=_cells(merged.cells, run.cells), unanswered=dict(merged.unanswered),
+                          notes=list(merged.notes), flags=review_flags(merged), isolation=run.isolation,
+                          outputs=_texts(run.outputs, {c.grade_id for c in merged.cells if c.role == "observe"}))
+    result["seconds"] = round(time.monotonic() - start, 2)
+    return result
+
+
+def judge_job(run: dict, reference: dict, source: bytes, name: str, limits: Limits) -> dict:
+    """Judge ``run_job``'s run against the reference, in the grader's process; a ``judge.Result`` as a dict
+    (``limits``: the run's, quoted in the feedback)."""
+    start = time.monotonic()
+    assignment = read_assignment(source, name)
+    result = judge.Result(run["student"], assignment.name)
+    if run["refused"]:
+        reason = run["refused"]
         _score(assignment, result, lambda t: (False, reason))
-        result.notes.append(f"{reason}.")
-        return _done(result, start)
-    merged = merge(assignment, nb)
-    result.flags = review_flags(merged)
-    run = run_cells([c.source for c in merged.cells], inputs=_inputs(reference["seed"]), limits=limits,
-                    isolation=isolation, keep=Path(keep) if keep else None)
-    result.isolation = run.isolation
-    at = {c.grade_id: i for i, c in enumerate(merged.cells) if c.grade_id}
+        if run["note"]:
+            result.notes.append(f"{reason}.")
+        return _done(result, start, run["seconds"])
+    cells, records = _records(run)
+    merged = Merged(cells, dict(run["unanswered"]), list(run["notes"]))
+    result.flags = list(run["flags"])
+    result.isolation = run["isolation"]
+    at = {c.grade_id: i for i, c in enumerate(cells) if c.grade_id}
 
     def why(test) -> tuple[bool, str]:
         if test.grade_id in merged.unanswered:
@@ -159,21 +213,21 @@ def grade_job(student: str, submission: bytes | None, source: bytes, name: str, 
         if test.grade_id not in reference["data"]:
             result.error = reference["problems"].get(test.grade_id, f"no reference for `{test.grade_id}`")
             return False, "not graded: the grader failed on this exercise (your instructor has been told)."
-        rec = run.cells[at[test.grade_id]]
+        rec = records[at[test.grade_id]] if test.grade_id in at else None
         ref = judge.read_output(reference["data"][test.grade_id].encode())["values"]
-        passed, message = judge.verdict(test, judge.read_output(_output(run, test.grade_id)), ref,
+        passed, message = judge.verdict(test, judge.read_output(_raw(run["outputs"].get(test.grade_id))), ref,
                                         _why_missing(rec, limits))
         if not passed:
             for answer in assignment.solutions_of(test.grade_id):  # an answer cell left as the stub
-                if answer in at and run.cells[at[answer]].ename == "NotImplementedError":
+                if answer in at and records[at[answer]].ename == "NotImplementedError":
                     return False, f"not done yet: your answer cell `{answer}` still raises NotImplementedError."
         return passed, message
 
     _score(assignment, result, why)
-    result.notes = _notes(merged, run.cells, limits)
-    return _done(result, start)
+    result.notes = _notes(merged, records, limits)
+    return _done(result, start, run["seconds"])
 
 
-def _done(result: judge.Result, start: float) -> dict:
-    result.seconds = round(time.monotonic() - start, 2)
+def _done(result: judge.Result, start: float, ran: float = 0.0) -> dict:
+    result.seconds = round(ran + time.monotonic() - start, 2)
     return asdict(result)

@@ -56,7 +56,13 @@ class Assignment:
 
     @property
     def max_points(self) -> float:
+        """The points the grader awards automatically (manually graded cells are not counted)."""
         return sum(c.points for c in self.tests)
+
+    @property
+    def manual(self) -> list[GradedCell]:
+        """Cells an instructor grades by hand (nbgrader's "manually graded answer"): reported as pending."""
+        return [c for c in self.cells if c.kind == "manual"]
 
     def cell(self, grade_id: str) -> GradedCell | None:
         return next((c for c in self.cells if c.grade_id == grade_id), None)
