@@ -56,6 +56,8 @@ FAKE = {
                   "speedup_epochs": 5, "first_click_s": 4.0},
     "loop": {"overhead": 0.08, "wall_overhead": 0.07, "fit_s": 1.08, "bare_s": 1.0, "fit_cpu_s": 2.1,
              "bare_cpu_s": 2.0, "steps": 100, "repeats": 5, "images": 800, "batch_size": 64, "device": "cpu"},
+    "backbone": {"lesson_finetune_s": 75.0, "tutorial_estimate_s": 1200.0, "tutorial_over_lesson": 16.0,
+                 "freezelab_click_s": 0.2},
     "bench_s": 500.0,
 }
 
@@ -69,6 +71,8 @@ def test_bars_compare_each_measurement_with_its_limit():
     assert found["FreezeLab cached vs training through the frozen layers"]["pass"] is True
     assert found["train loop overhead over a bare PyTorch loop"]["pass"] is False  # 8% > 5%
     assert found["make bench itself"]["pass"] is True
+    assert found["a real ImageNet backbone fine-tuned inside a lesson"]["pass"] is False  # 75 s > 60 s
+    assert found["FreezeLab retrain on the real backbone with frozen blocks"]["pass"] is True
     claims = [b for b in found.values() if "3 seeds" in b["bar"]]
     assert len(claims) == 3 and all(b["pass"] is None and b["measured"] == "not measured" for b in claims)
 

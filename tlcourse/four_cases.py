@@ -95,16 +95,6 @@ def steps_to_reach(curve: list[tuple[int, float]], accuracy: float) -> int | Non
     return next((steps for steps, acc in curve if acc >= accuracy), None)
 
 
-def cut_sweep(target: str, n_per_class: int, cuts: Iterable[str] = ("conv1", "conv2", "conv3", "fc1", "fc2"),
-              seeds: Iterable[int] = (0,), steps: int = 300) -> list[dict]:
-    """Strategy (b) with the frozen body cut after each layer in ``cuts``: where should we cut?"""
-    pretrained = zoo.load_pretrained()
-    test = domains.load(target, "test", n_per_class=100)
-    return [dict(train_one(STRATEGIES[1], target, n_per_class, seed, steps=steps, cut=cut,
-                           pretrained=pretrained, test=test), cut=cut)
-            for cut in cuts for seed in seeds]
-
-
 def mean_over_seeds(rows: list[dict], key: str = "test_acc") -> dict[tuple[str, int, str], float]:
     """(target, n_per_class, strategy) -> mean of ``key`` over seeds."""
     groups: dict[tuple[str, int, str], list[float]] = {}

@@ -15,6 +15,8 @@ that returns plain numbers, listed in ``SECTIONS`` (add one there: its full and 
 - ``adapt``: ``adapt.adapt`` (DANN) against a bare PyTorch DANN loop on the same data and steps;
 - ``data``: images per second of the ``glyphs`` generator into an empty cache, and reloading
   50,000 cached images;
+- ``backbone``: lesson 08's ImageNet EfficientNet-Lite0: its longest fine-tune, the PyTorch tutorial's CPU
+  fine-tune recipe (ResNet-18, 224 px) timed from a few steps in the same run, and a FreezeLab click;
 - ``grading``: ``tlcourse grade`` on 20 copies of a complete lesson-00 submission;
 - ``claims`` (with ``--claims``): the results the lessons rely on, over 3 seeds.
 
@@ -294,6 +296,16 @@ def bench_data(repeats: int = 2, reloads: int = 5, splits: tuple[tuple[str, str]
             "reload_s": median([r["reload_s"] for r in results]), "reloads": reloads}
 
 
+def bench_backbone() -> dict:
+    """Lesson 08's real ImageNet backbone: its longest fine-tune, the PyTorch tutorial's CPU recipe timed in the
+    same run, and a FreezeLab click with frozen blocks (``real_backbone.py``, beside this file)."""
+    if __package__:
+        from .real_backbone import bench_real_backbone
+    else:
+        from real_backbone import bench_real_backbone
+    return bench_real_backbone()
+
+
 def bench_grading(copies: int = 20, jobs: int = 2, notebook: str | Path | None = None,
                   budget_s: float | None = None) -> dict:
     """``tlcourse grade`` on ``copies`` complete submissions (``grading_bench.py``, beside this file).
@@ -385,6 +397,13 @@ def bars(results: dict) -> list[dict]:
             f"{lp['overhead']:+.1%} CPU time ({lp['wall_overhead']:+.1%} wall clock), {lp['steps']} steps" if lp else None,
             lp["overhead"] <= LOOP_OVERHEAD_MAX if lp else None,
             f"median of {lp['repeats']} interleaved pairs" if lp else "")
+    bb = results.get("backbone")
+    bar("a real ImageNet backbone fine-tuned inside a lesson", "<= 60 s",
+        f"{bb['lesson_finetune_s']:.1f} s (the PyTorch tutorial's CPU recipe: about {bb['tutorial_estimate_s']:.0f} s "
+        f"here, {bb['tutorial_over_lesson']:.0f}x longer)" if bb else None,
+        bb["lesson_finetune_s"] <= 60 if bb else None, "lesson 08's LP-FT, 10 images/class, 6 epochs" if bb else "")
+    bar("FreezeLab retrain on the real backbone with frozen blocks", f"<= {RETRAIN_LIMIT_S:.0f} s per click",
+        f"{bb['freezelab_click_s']:.2f} s" if bb else None, bb["freezelab_click_s"] <= RETRAIN_LIMIT_S if bb else None)
     cl = results.get("claims")
     seeds = f" over {len(cl['seeds'])} seed{'s' if len(cl['seeds']) > 1 else ''}" if cl else ""
     bar("pretrained beats scratch on a small similar target (3 seeds)", "a wide margin (>= 0.15 accuracy)",
@@ -525,6 +544,7 @@ SECTIONS: dict[str, tuple[Callable[[Path, float], dict], Callable[[Path], dict]]
                   lambda out: bench_freezelab(clicks=1, repeats=1, epochs=3, speedup_epochs=2)),
     "data": (lambda out, left: bench_data(),
              lambda out: bench_data(repeats=1, reloads=2, splits=(("digits-printed", "val"),))),
+    "backbone": (lambda out, left: bench_backbone(), lambda out: bench_backbone()),
     "notebooks": (lambda out, left: bench_notebooks(out), lambda out: bench_notebooks(out, only=["00"])),
     "grading": (lambda out, left: bench_grading(copies=20, budget_s=left), lambda out: bench_grading(copies=2)),
     "claims": (lambda out, left: bench_claims(),

@@ -9,6 +9,7 @@ chromium or Python Playwright is missing.
 """
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 
@@ -48,7 +49,27 @@ def served(tmp_path_factory) -> Path:
 def lab(playwright_api, served, tmp_path_factory):
     work = tmp_path_factory.mktemp("jupyterlab")
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
-    server = LabServer(served, work).start()
+    with _lab_in_browser(playwright_api, LabServer(served, work), work, "jupyterlab.log") as driver:
+        yield driver
+
+
+@pytest.fixture(scope="module")
+def learner_lab(playwright_api, tmp_path_factory):
+    """The learner's lab as ``make lab`` opens it: a fresh workspace of student copies, nbgrader's
+    extensions switched off. Yields the driver and the workspace folder."""
+    from tlcourse import workspace
+
+    work, ws = tmp_path_factory.mktemp("learner-lab"), tmp_path_factory.mktemp("workspace")
+    workspace.sync(ws)
+    server = LabServer(ws, work, env={"JUPYTER_CONFIG_PATH": str(workspace.jupyter_config(ws))})
+    with _lab_in_browser(playwright_api, server, work, "learner-jupyterlab.log") as driver:
+        yield driver, ws
+
+
+@contextlib.contextmanager
+def _lab_in_browser(playwright_api, server: LabServer, work: Path, log_name: str):
+    """``server`` started and opened in a fresh chromium profile; its log kept in the artifacts as ``log_name``."""
+    server.start()
     context = None
     try:
         context = launch_browser(playwright_api, work / "chromium-profile")
@@ -61,31 +82,7 @@ def lab(playwright_api, served, tmp_path_factory):
         server.stop()
         if (work / "jupyterlab.log").exists():
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            shutil.copy(work / "jupyterlab.log", ARTIFACTS / "jupyterlab.log")
-
-
-@pytest.fixture(scope="module")
-def learner_lab(playwright_api, tmp_path_factory):
-    """The learner's lab as ``make lab`` opens it: a fresh workspace of student copies, nbgrader's
-    extensions switched off. Yields the driver and the workspace folder."""
-    from tlcourse import workspace
-
-    work, ws = tmp_path_factory.mktemp("learner-lab"), tmp_path_factory.mktemp("workspace")
-    workspace.sync(ws)
-    server = LabServer(ws, work, env={"JUPYTER_CONFIG_PATH": str(workspace.jupyter_config(ws))}).start()
-    context = None
-    try:
-        context = launch_browser(playwright_api, work / "chromium-profile")
-        driver = Lab(context.new_page(), server, ARTIFACTS)
-        driver.open_lab()
-        yield driver, ws
-    finally:
-        if context is not None:
-            context.close()
-        server.stop()
-        if (work / "jupyterlab.log").exists():
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            shutil.copy(work / "jupyterlab.log", ARTIFACTS / "learner-jupyterlab.log")
+            shutil.copy(work / "jupyterlab.log", ARTIFACTS / log_name)
 
 
 @pytest.fixture(scope="session")

@@ -276,3 +276,4 @@ def show(ds: DomainData, n: int = 32, title: str | None = None, cols: int = 8, s
 __all__ = ["DomainData", "SPLITS", "available", "load", "show", "subsample"]
 
 from .online import load_online  # noqa: E402  (online option: torchvision datasets)
+from .online_colour import load_online_colour  # noqa: E402  (online option at the real backbone's scale)

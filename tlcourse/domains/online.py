@@ -86,31 +86,38 @@ def check_connection(url: str, timeout: float = 5.0) -> None:
         raise ConnectionError(f"cannot reach {address[0]} ({why})")
 
 
-def _raw(name: str, train: bool, root: Path, download: bool, timeout: float) -> tuple[np.ndarray, np.ndarray]:
-    """The dataset's images (N, H, W) or (N, H, W, 3) as uint8 and labels, from torchvision."""
+def open_dataset(name: str, cls: str, kwargs: dict[str, Any], url: Callable[[type], str], root: Path,
+                 download: bool, timeout: float) -> Any:
+    """torchvision's ``cls(root, **kwargs)`` for dataset ``name``: from the files in ``root`` without touching
+    the network; else, with ``download``, fetched after probing ``url(cls)`` for ``timeout`` s, or a clear error."""
     import torchvision.datasets as tvd
 
-    spec = _REGISTRY[name]
-    make = getattr(tvd, spec.cls)
+    make = getattr(tvd, cls)
     try:  # files already there: load them without touching the network
-        ds = make(str(root), download=False, **spec.train_arg(train))
+        return make(str(root), download=False, **kwargs)
     except (RuntimeError, OSError) as missing:
         if not download:
             raise FileNotFoundError(
                 f"{name} is not in {root} ({missing}). Pass download=True (needs the internet) or put "
-                f"torchvision's {spec.cls} files there.") from None
-        old = socket.getdefaulttimeout()
-        try:
-            check_connection(spec.url(make), timeout)
-            socket.setdefaulttimeout(timeout)  # a stalled transfer fails instead of hanging
-            ds = make(str(root), download=True, **spec.train_arg(train))
-        except (OSError, RuntimeError) as err:  # URLError, timeouts, DNS; torchvision's mirror errors
-            raise ConnectionError(
-                f"could not download {name} into {root} ({type(err).__name__}: {err}). This is an online "
-                f"option: connect to the internet, or copy torchvision's {spec.cls} files there. "
-                f"Everything else in the course works offline.") from None
-        finally:
-            socket.setdefaulttimeout(old)
+                f"torchvision's {cls} files there.") from None
+    old = socket.getdefaulttimeout()
+    try:
+        check_connection(url(make), timeout)
+        socket.setdefaulttimeout(timeout)  # a stalled transfer fails instead of hanging
+        return make(str(root), download=True, **kwargs)
+    except (OSError, RuntimeError) as err:  # URLError, timeouts, DNS; torchvision's mirror errors
+        raise ConnectionError(
+            f"could not download {name} into {root} ({type(err).__name__}: {err}). This is an online "
+            f"option: connect to the internet, or copy torchvision's {cls} files there. "
+            f"Everything else in the course works offline.") from None
+    finally:
+        socket.setdefaulttimeout(old)
+
+
+def _raw(name: str, train: bool, root: Path, download: bool, timeout: float) -> tuple[np.ndarray, np.ndarray]:
+    """The dataset's images (N, H, W) or (N, H, W, 3) as uint8 and labels, from torchvision."""
+    spec = _REGISTRY[name]
+    ds = open_dataset(name, spec.cls, spec.train_arg(train), spec.url, root, download, timeout)
     data = ds.data.numpy() if torch.is_tensor(ds.data) else np.asarray(ds.data)
     if name == "svhn":
         data = data.transpose(0, 2, 3, 1)  # torchvision keeps SVHN channels first
@@ -163,4 +170,4 @@ def load_online(name: str, split: str = "train", root: str | os.PathLike | None 
     return DomainData(to_course(name, images), torch.from_numpy(y), list(classes), name, split)
 
 
-__all__ = ["available", "check_connection", "default_root", "load_online", "to_course"]
+__all__ = ["available", "check_connection", "default_root", "load_online", "open_dataset", "to_course"]
