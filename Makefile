@@ -9,7 +9,7 @@ export TLCOURSE_PROGRESS ?= 1
 # small ops from crawling (one visualization took 33 s spinning and 1.7 s sleeping under load here).
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: setup lab check test sandbox-deps browser course bench clean
+.PHONY: setup lab check test nbval sandbox-deps browser course bench clean
 
 setup: $(STAMP)
 
@@ -45,11 +45,15 @@ endif
 check: $(STAMP)  ## the fast tier (under 2 minutes): unit tests only, no notebooks, 3-seed claims, grading round trips or browser
 	TLCOURSE_PROGRESS=0 $(PY) -m pytest -q -p no:cacheprovider -m "not slow and not heavy and not browser" tests --ignore=tests/browser
 
-test: $(STAMP) sandbox-deps  ## unit tests, every notebook with nbval, a papermill run, grading round trip, browser test
+# Every lesson runs whole, cell by cell, in tests/test_grading_notebooks.py: the grader's reference run of each
+# source notebook fails the test on any failing cell (what `make nbval` checks), then its student copies are graded.
+test: $(STAMP) sandbox-deps  ## unit tests, 3-seed claims, every lesson run and graded, a papermill run, browser test
 	TLCOURSE_PROGRESS=0 $(PY) -m pytest -q --durations=15 tests --ignore=tests/browser
-	TLCOURSE_PROGRESS=0 $(PY) -m pytest -q --nbval-lax -p no:cacheprovider notebooks
 	TLCOURSE_PROGRESS=0 $(PY) -m tlcourse.course --out build/papermill --only 05 -p target=photos -p seed=1
 	@$(MAKE) --no-print-directory browser
+
+nbval: $(STAMP)  ## every lesson with nbval in this environment (outside the grading sandbox)
+	TLCOURSE_PROGRESS=0 $(PY) -m pytest -q --nbval-lax -p no:cacheprovider notebooks
 
 sandbox-deps:  ## bubblewrap, the OS sandbox of every grading kernel (installed where we are root, as chromium is)
 	@if command -v bwrap >/dev/null 2>&1; then :; \

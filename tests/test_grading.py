@@ -96,3 +96,23 @@ def test_grade_command_line(tmp_path, capsys):
                                                                  "ben,0,0,0,0,4,,no kernel run"]
     assert "the file is empty" in (tmp_path / "fb" / "ann.md").read_text()
     assert "graded ben / example.ipynb: 0/4" in capsys.readouterr().out
+
+
+def test_a_failing_cell_of_the_instructors_notebook_is_a_grader_error():
+    """The reference run is the instructor's notebook run whole: any cell that fails there is reported (the round
+    trips of every lesson rely on it), and the exercises it did observe are still graded."""
+    from tlcourse.grading.job import reference_from
+
+    def cell(role, status, grade_id=None, origin=1, ename=""):
+        return {"role": role, "grade_id": grade_id, "origin": origin, "status": status, "ename": ename,
+                "message": "", "seconds": 0.1}
+
+    observed = json.dumps({"values": {"y": 1}})
+    run = {"seed": 3, "isolation": "bwrap", "outputs": {"example-add-tests": observed},
+           "cells": [cell("instructor", "ok", origin=1), cell("instructor", "error", origin=2, ename="ValueError"),
+                     cell("test", "ok", "example-add-tests", 3), cell("observe", "ok", "example-add-tests", 3)]}
+    ref = reference_from(run, b"", "example.ipynb")
+    assert list(ref["problems"]) == ["cell 2"] and "ValueError" in ref["problems"]["cell 2"]
+    assert list(ref["data"]) == ["example-add-tests"]
+    run["cells"][1]["status"] = "ok"
+    assert reference_from(run, b"", "example.ipynb")["problems"] == {}

@@ -72,12 +72,13 @@ def command(argv: list[str], *, ipc_dir: Path, passwd: Path, workdir_mb: int, in
     for name in ETC:
         cmd += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
     cmd += ["--ro-bind", str(passwd), "/etc/passwd", "--ro-bind", str(passwd.with_name("group")), "/etc/group"]
-    for path in read_only_paths():
-        cmd += ["--ro-bind", str(path), str(path)]
     size, small = str(workdir_mb * 2**20), str(workdir_mb * 2**18)  # /tmp and /dev/shm: a quarter each
     cmd += ["--dev", "/dev", "--size", small, "--tmpfs", "/dev/shm", "--proc", "/proc", "--size", small,
-            "--tmpfs", "/tmp", "--size", size, "--tmpfs", WORKDIR, "--dir", f"{WORKDIR}/tmp",
-            "--bind", str(ipc_dir), str(ipc_dir)]
+            "--tmpfs", "/tmp"]
+    # after /tmp's tmpfs, so that a checkout or virtual environment under /tmp stays visible
+    for path in read_only_paths():
+        cmd += ["--ro-bind", str(path), str(path)]
+    cmd += ["--size", size, "--tmpfs", WORKDIR, "--dir", f"{WORKDIR}/tmp", "--bind", str(ipc_dir), str(ipc_dir)]
     for name, path in inputs.items():
         cmd += ["--ro-bind", str(path), f"{WORKDIR}/{name}"]
     if info_fd is not None:

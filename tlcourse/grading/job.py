@@ -97,10 +97,13 @@ def run_reference(source: bytes, name: str, seed: int, limits: Limits, isolation
 
 def reference_from(run: dict, source: bytes, name: str) -> dict:
     """The reference data from ``run_reference``'s run (grader's process): ``{"seed", "data": {grade_id: JSON
-    text}, "problems", "isolation"}``. A problem (no observation, a failing test of the instructor's own) is a
-    grader error."""
+    text}, "problems", "isolation"}``. A problem (no observation, a failing test or any other failing cell of
+    the instructor's own) is a grader error."""
     data, problems = {}, {}
     for cell, rec in zip(*_records(run)):
+        if cell.role == "instructor" and rec.status != "ok":  # students are still graded; the instructor is told
+            problems[f"cell {cell.origin}"] = f"the instructor's notebook failed in cell {cell.origin} " \
+                                              f"({rec.status} {rec.ename}: {rec.message})"
         if cell.role == "test" and rec.status != "ok":
             problems[cell.grade_id] = f"the instructor's own test cell `{cell.grade_id}` failed ({rec.status} " \
                                       f"{rec.ename}: {rec.message})"
