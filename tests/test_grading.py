@@ -60,6 +60,20 @@ def test_release_copies_notebooks_without_exercises_and_refuses_the_source_folde
         release([src / "10_ex.ipynb"], tmp_path / "notebooks" / ".." / "notebooks")
 
 
+def test_release_leaves_out_instructor_only_cells(tmp_path):
+    """The answers to "Check your understanding" are tagged instructor-only: gone from the student copy,
+    also from a notebook without exercises (which would otherwise be copied byte for byte)."""
+    answer = nbformat.v4.new_markdown_cell("**Answers.** 1. secret", metadata={"tags": ["instructor-only"]})
+    graded, plain = source_nb(), nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Q"), answer])
+    graded.cells.append(answer)
+    for name, nb in {"graded.ipynb": graded, "plain.ipynb": plain}.items():
+        nbformat.write(nb, tmp_path / name)
+    for out in release([tmp_path / "graded.ipynb", tmp_path / "plain.ipynb"], tmp_path / "release"):
+        text = out.read_text()
+        assert "secret" not in text and "instructor-only" not in text, out.name
+    assert nbformat.read(tmp_path / "release" / "plain.ipynb", as_version=4).cells[0].source == "# Q"
+
+
 def test_release_reports_a_broken_solution_region(tmp_path):
     nb = with_solution(source_nb(), "example-add", "def add(a, b):\n    ### BEGIN SOLUTION\n    return a + b")
     nbformat.write(nb, tmp_path / "broken.ipynb")

@@ -90,14 +90,14 @@ def _write_new(path: Path, data: bytes) -> None:
 
 
 def student_copy(source: Path) -> bytes:
-    """The bytes ``tlcourse release`` writes for ``source``: solutions stubbed, hidden tests gone."""
+    """The bytes ``tlcourse release`` writes for ``source``: solutions stubbed, hidden tests and answers gone."""
     import nbformat
 
-    from tlcourse.grading.release import has_exercises, release_notebook
+    from tlcourse.grading.release import needs_release, release_notebook
 
     raw = source.read_bytes()
     nb = nbformat.reads(raw.decode(), as_version=4)
-    if not has_exercises(nb):
+    if not needs_release(nb):
         return raw
     text = nbformat.writes(release_notebook(nb))
     return (text if text.endswith("\n") else text + "\n").encode()

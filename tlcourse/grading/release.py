@@ -27,8 +27,20 @@ def _preprocessors() -> list:
             ClearHiddenTests(), ClearMarkScheme(), ComputeChecksums(), CheckCellMetadata()]
 
 
+INSTRUCTOR_ONLY = "instructor-only"
+
+
 def has_exercises(nb: NotebookNode) -> bool:
     return any(cell_kind(c) is not None for c in nb.cells)
+
+
+def is_instructor_only(cell: NotebookNode) -> bool:
+    return INSTRUCTOR_ONLY in cell.get("metadata", {}).get("tags", [])
+
+
+def needs_release(nb: NotebookNode) -> bool:
+    """Whether a student copy differs from the source: it has exercises or instructor-only cells."""
+    return has_exercises(nb) or any(is_instructor_only(c) for c in nb.cells)
 
 
 def release_notebook(nb: NotebookNode) -> NotebookNode:
@@ -37,6 +49,7 @@ def release_notebook(nb: NotebookNode) -> NotebookNode:
     resources: dict = {}
     for pre in _preprocessors():
         nb, resources = pre.preprocess(nb, resources)
+    nb.cells = [c for c in nb.cells if not is_instructor_only(c)]
     return nb
 
 
@@ -54,7 +67,7 @@ def fill_solutions(released: NotebookNode, source: NotebookNode) -> NotebookNode
 def release(paths: list[str | Path], out: str | Path) -> list[Path]:
     """Write student copies of the notebooks in ``paths`` (files or folders) into ``out``.
 
-    Notebooks without exercises are copied byte for byte. Refuses to write over a source notebook
+    Notebooks without exercises or instructor-only cells are copied byte for byte. Refuses to write over a source notebook
     or into the folder the notebooks come from.
     """
     sources = find_notebooks(paths)
@@ -72,7 +85,7 @@ def release(paths: list[str | Path], out: str | Path) -> list[Path]:
         out.mkdir(parents=True, exist_ok=True)
         nb = nbformat.read(src, as_version=4)
         try:
-            if has_exercises(nb):
+            if needs_release(nb):
                 nbformat.write(release_notebook(nb), target)
             else:
                 shutil.copyfile(src, target)
