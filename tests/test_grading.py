@@ -74,6 +74,16 @@ def test_release_leaves_out_instructor_only_cells(tmp_path):
     assert nbformat.read(tmp_path / "release" / "plain.ipynb", as_version=4).cells[0].source == "# Q"
 
 
+def test_release_lets_run_all_go_past_unsolved_exercises():
+    """Answer and test cells of a student copy are tagged raises-exception (Run All does not stop at the
+    first stub); ordinary cells are not, so a real error elsewhere still stops it."""
+    released = release_notebook(source_nb())
+    for cell in released.cells:
+        tagged = "raises-exception" in cell.metadata.get("tags", [])
+        kind = cell.metadata.get("nbgrader", {})
+        assert tagged == (cell.cell_type == "code" and bool(kind.get("solution") or kind.get("grade"))), cell.source
+
+
 def test_release_reports_a_broken_solution_region(tmp_path):
     nb = with_solution(source_nb(), "example-add", "def add(a, b):\n    ### BEGIN SOLUTION\n    return a + b")
     nbformat.write(nb, tmp_path / "broken.ipynb")
@@ -130,3 +140,29 @@ def test_a_failing_cell_of_the_instructors_notebook_is_a_grader_error():
     assert list(ref["data"]) == ["example-add-tests"]
     run["cells"][1]["status"] = "ok"
     assert reference_from(run, b"", "example.ipynb")["problems"] == {}
+
+
+def test_student_runs_get_the_student_copy_only_the_reference_gets_the_instructors(tmp_path, monkeypatch):
+    """What travels to a pool or Dask worker for a student's run: no solution, no hidden test."""
+    from tlcourse.grading import grade as grading
+
+    class Stop(Exception):
+        pass
+
+    sent: dict[str, list[bytes]] = {}
+
+    def capture(calls, jobs, hard_limit, on_done):
+        for fn, args in calls:
+            sent.setdefault(fn.__name__, []).append(args[0] if fn.__name__ == "run_reference" else args[2])
+        raise Stop
+
+    monkeypatch.setattr(grading, "run_jobs", capture)
+    (tmp_path / "subs" / "ann").mkdir(parents=True)
+    nbformat.write(release_notebook(source_nb()), tmp_path / "subs" / "ann" / EXAMPLE.name)
+    with pytest.raises(Stop):
+        grading.grade([tmp_path / "subs"], [EXAMPLE], tmp_path / "g.csv", jobs=1, weak_isolation=True,
+                      log=lambda m: None)
+    (reference,), (student,) = sent["run_reference"], sent["run_job"]
+    assert b"BEGIN HIDDEN TESTS" in reference and b"BEGIN SOLUTION" in reference
+    assert b"HIDDEN TESTS" not in student and b"BEGIN SOLUTION" not in student
+    assert b"raise NotImplementedError()" in student

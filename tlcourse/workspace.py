@@ -35,6 +35,11 @@ LEARNER_JUPYTER = {
         for name in ("formgrader", "validate_assignment", "assignment_list", "course_list")}}},
     "labconfig/page_config.json": {"disabledExtensions": {"@jupyter/nbgrader": True}},
 }
+#: The Chinese workspace (``make lab-zh``): JupyterLab's interface in Chinese (jupyterlab-language-pack-zh-CN),
+#: through a settings override read from the workspace's own settings folder, so that neither the learner's
+#: English lab nor their user settings change.
+CHINESE_LAB_SETTINGS = "lab-settings"
+CHINESE_OVERRIDES = {"@jupyterlab/translation-extension:plugin": {"locale": "zh_CN"}}
 
 
 def workspace_dir() -> Path:
@@ -188,10 +193,20 @@ def sync(workspace: Path | None = None, source: Path = COURSE_NOTEBOOKS) -> list
     return done
 
 
-def jupyter_config(workspace: Path | None = None) -> Path:
+def jupyter_config(workspace: Path | None = None, lang: str | None = None) -> Path:
     """Write the learner's Jupyter config (no nbgrader menus or sidebars) into the workspace's hidden
-    folder and return it: ``make lab`` puts it on ``JUPYTER_CONFIG_PATH``."""
+    folder and return it: ``make lab`` puts it on ``JUPYTER_CONFIG_PATH``. ``lang`` (default:
+    ``$TLCOURSE_LANG``, which ``make lab-zh`` sets): ``"zh"`` also shows JupyterLab's interface in Chinese."""
+    from tlcourse.i18n import language, normalize
+
     folder = (Path(workspace) if workspace is not None else workspace_dir()) / STATE / "jupyter"
     for name, content in LEARNER_JUPYTER.items():
         save_json(folder / name, content)
+    settings = folder / CHINESE_LAB_SETTINGS
+    if (normalize(lang) or language()) == "zh":
+        save_json(settings / "overrides.json", CHINESE_OVERRIDES)
+        save_json(folder / "jupyter_lab_config.json", {"LabApp": {"app_settings_dir": str(settings)}})
+    else:
+        (settings / "overrides.json").unlink(missing_ok=True)
+        (folder / "jupyter_lab_config.json").unlink(missing_ok=True)
     return folder

@@ -50,3 +50,17 @@ def test_the_learner_fills_in_an_exercise_of_lesson04_and_its_check_passes(learn
     assert json.loads((ws / ".tlcourse" / "progress.json").read_text())[EXERCISE]["passed"] is True
     lab.close_notebook("04_freeze_lab.ipynb")
     lab.server.shutdown_kernels()
+
+
+def test_run_all_goes_past_the_exercises_a_learner_has_not_solved(learner_lab):
+    """A fresh student copy, Run All: the unsolved exercises say so, and every later cell still runs
+    (answer and check cells carry the raises-exception tag in the student copy)."""
+    lab, _ = learner_lab
+    lab.open_notebook("00_start_here.ipynb")
+    lab.run_all("learner-00-run-all", timeout_s=300)
+    lab.screenshot("learner-00-run-all-done")
+    said = lab.notebook.locator(".jp-OutputArea-output").all_inner_texts()
+    assert any("\u274c" in t and "not done yet" in t for t in said), "an unsolved exercise should say so"
+    assert lab.not_run() == [], f"code cells {lab.not_run()} did not run after an unsolved exercise"
+    lab.close_notebook("00_start_here.ipynb")
+    lab.server.shutdown_kernels()

@@ -29,6 +29,7 @@ from tlcourse.grading.judge import Result, TestResult
 from tlcourse.grading.limits import Limits
 from tlcourse.grading.outputs import file_names, safe_name, write_atomic, write_csv_atomic
 from tlcourse.grading.pool import run_jobs
+from tlcourse.workspace import student_copy
 from tlcourse.grading.spec import Assignment, load_assignments
 from tlcourse.grading.submissions import Submission, find_submissions, match, read_submission
 
@@ -124,6 +125,9 @@ def grade(submissions: list[str | Path], source: list[str | Path], out: str | Pa
     logs = Path(tempfile.mkdtemp(prefix="tlcourse-grade-logs-")) if keep else None
     seed = secrets.randbits(63)  # drawn per run, never stored: every observation's inputs derive from it
     sources = {a.name: a.path.read_bytes() for a in assignments}
+    # a student's run needs only the student copy (the instructor's locked and test cells, no solutions, no
+    # hidden tests): that is what travels to a worker; the full notebook goes only to its reference run
+    public = {a.name: student_copy(a.path) for a in assignments}
     hard_limit = limits.max_time + 120  # run_cells stops a notebook at max_time, restarts included
     start = time.monotonic()
 
@@ -146,7 +150,7 @@ def grade(submissions: list[str | Path], source: list[str | Path], out: str | Pa
                 grades[sub.student].results.append(_refused(sub.student, a, f"{file.name}: {err}"))
                 continue
             pairs.append((sub, a))
-            calls.append((run_job, (sub.student, data, sources[a.name], a.name, seed, limits, isolation,
+            calls.append((run_job, (sub.student, data, public[a.name], a.name, seed, limits, isolation,
                                     keep_at(f"{sub.student}-{a.name}"))))
     references: dict[str, dict] = {}  # never leaves this process: the workers get only the seed
     waiting: dict[str, list[tuple[int, object, str]]] = {a.name: [] for a in assignments}

@@ -28,6 +28,7 @@ def _preprocessors() -> list:
 
 
 INSTRUCTOR_ONLY = "instructor-only"
+MAY_FAIL = "raises-exception"
 
 
 def has_exercises(nb: NotebookNode) -> bool:
@@ -50,6 +51,11 @@ def release_notebook(nb: NotebookNode) -> NotebookNode:
     for pre in _preprocessors():
         nb, resources = pre.preprocess(nb, resources)
     nb.cells = [c for c in nb.cells if not is_instructor_only(c)]
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell_kind(cell) in ("solution", "test"):
+            tags = cell.metadata.setdefault("tags", [])
+            if MAY_FAIL not in tags:
+                tags.append(MAY_FAIL)
     return nb
 
 
