@@ -9,7 +9,7 @@ export TLCOURSE_PROGRESS ?= 1
 # small ops from crawling (one visualization took 33 s spinning and 1.7 s sleeping under load here).
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: setup lab check test nbval sandbox-deps browser course bench clean
+.PHONY: setup lab lab-zh check test nbval sandbox-deps browser course bench clean
 
 setup: $(STAMP)
 
@@ -41,6 +41,18 @@ else ifeq ($(MODE),instructor)
 else
 	$(error MODE=$(MODE) is unknown: use MODE=learner (the default: your workspace) or MODE=instructor)
 endif
+
+# `make lab-zh`: the Chinese edition (中文版) in its own workspace (workspace-zh/, or TLCOURSE_WORKSPACE_ZH): student
+# copies of notebooks/zh/ and the glossary, JupyterLab's interface in Chinese, TLCOURSE_LANG=zh in every kernel.
+WS_ZH := $(abspath $(or $(TLCOURSE_WORKSPACE_ZH),workspace-zh))
+
+lab-zh: $(STAMP)  ## 中文版: your Chinese workspace in a Chinese JupyterLab (ARGS=--no-browser: headless)
+	@$(if $(ROOT_ARG),echo "$(ROOT_NOTE)")
+	@TLCOURSE_LANG=zh PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/tlcourse workspace --dir "$(WS_ZH)" --source notebooks/zh
+	@cp notebooks/zh/*.md "$(WS_ZH)/"  # the glossary: reference, always the course's latest
+	TLCOURSE_LANG=zh PATH="$(abspath $(VENV))/bin:$$PATH" TLCOURSE_WORKSPACE="$(WS_ZH)" \
+	  JUPYTER_CONFIG_PATH="$(WS_ZH)/.tlcourse/jupyter$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
+	  $(VENV)/bin/jupyter lab --notebook-dir="$(WS_ZH)" $(ROOT_ARG) $(ARGS)
 
 check: $(STAMP)  ## the fast tier (under 2 minutes): unit tests only, no notebooks, 3-seed claims, grading round trips or browser
 	TLCOURSE_PROGRESS=0 $(PY) -m pytest -q -p no:cacheprovider -m "not slow and not heavy and not browser" tests --ignore=tests/browser

@@ -5,7 +5,10 @@ from importlib import metadata
 import platform
 import socket
 import time
+import unicodedata
 from typing import Callable
+
+from tlcourse.i18n import tr
 
 ONLINE_HOST = ("download.pytorch.org", 443)
 
@@ -18,7 +21,7 @@ def _versions() -> list[tuple[str, bool, str]]:
         try:
             rows.append((name, True, metadata.version(name)))
         except metadata.PackageNotFoundError:
-            rows.append((name, False, "not installed: run `make lab` (or `pip install -e .`)"))
+            rows.append((name, False, tr("not installed: run `make lab` (or `pip install -e .`)")))
     return rows
 
 
@@ -26,8 +29,8 @@ def _device() -> tuple[str, bool, str]:
     from tlcourse.runtime import get_device
 
     device = get_device()
-    note = "fine: every lesson is sized for a laptop CPU" if device.type == "cpu" else "accelerator found"
-    return ("device", True, f"{device} ({note})")
+    note = tr("fine: every lesson is sized for a laptop CPU" if device.type == "cpu" else "accelerator found")
+    return (tr("device"), True, f"{device} ({note})")
 
 
 def _checkpoint() -> tuple[str, bool, str]:
@@ -35,9 +38,9 @@ def _checkpoint() -> tuple[str, bool, str]:
         from tlcourse import zoo
 
         zoo.load_pretrained()
-        return ("course checkpoint", True, f"{zoo.CHECKPOINT.name} present, sha256 verified")
+        return (tr("course checkpoint"), True, tr("{name} present, sha256 verified", name=zoo.CHECKPOINT.name))
     except Exception as err:
-        return ("course checkpoint", False, str(err))
+        return (tr("course checkpoint"), False, str(err))
 
 
 def _embedded_data() -> tuple[str, bool, str]:
@@ -45,9 +48,10 @@ def _embedded_data() -> tuple[str, bool, str]:
         from tlcourse import domains
 
         ds = domains.load("handwritten", split="test")
-        return ("embedded data", True, f"{len(domains.available())} domains; handwritten test: {len(ds)} images")
+        return (tr("embedded data"), True, tr("{n} domains; handwritten test: {images} images",
+                                              n=len(domains.available()), images=len(ds)))
     except Exception as err:
-        return ("embedded data", False, f"{type(err).__name__}: {err}")
+        return (tr("embedded data"), False, f"{type(err).__name__}: {err}")
 
 
 def _isolation() -> tuple[str, bool, str]:
@@ -55,8 +59,21 @@ def _isolation() -> tuple[str, bool, str]:
     from tlcourse.grading.isolation import probe
 
     result = probe()
-    return ("grading sandbox", True, result.reason if result.ok else f"not available (learners do not need it; "
-            f"instructors grading untrusted notebooks do): {result.reason}")
+    return (tr("grading sandbox"), True, result.reason if result.ok else tr(
+        "not available (learners do not need it; instructors grading untrusted notebooks do): {reason}",
+        reason=result.reason))
+
+
+def _font() -> tuple[str, bool, str]:
+    """A font with Chinese glyphs for figures: needed by the Chinese lessons only (``TLCOURSE_LANG=zh``)."""
+    from tlcourse import fonts
+    from tlcourse.i18n import language
+
+    path = fonts.cjk_font_path()
+    if path is not None:
+        return (tr("Chinese font"), True, tr("{name} for figures with Chinese text", name=path.name))
+    return (tr("Chinese font"), language() != "zh", tr("missing: figures cannot show Chinese text; "
+                                                        "run `make setup` (it installs mplfonts)"))
 
 
 def _online(timeout: float = 3.0) -> tuple[str, bool, str]:
@@ -64,21 +81,26 @@ def _online(timeout: float = 3.0) -> tuple[str, bool, str]:
     start = time.perf_counter()
     try:
         with socket.create_connection(ONLINE_HOST, timeout=timeout):
-            return ("online options", True, "reachable (ImageNet weights, torchvision datasets)")
+            return (tr("online options"), True, tr("reachable (ImageNet weights, torchvision datasets)"))
     except OSError as err:
         took = time.perf_counter() - start
-        return ("online options", True,
-                f"offline ({type(err).__name__} after {took:.1f}s): fine, the course runs offline; "
-                "only the optional ImageNet/torchvision-dataset cells need a network")
+        return (tr("online options"), True,
+                tr("offline ({error} after {took:.1f}s): fine, the course runs offline; only the optional "
+                   "ImageNet/torchvision-dataset cells need a network", error=type(err).__name__, took=took))
+
+
+def _width(text: str) -> int:
+    """Columns ``text`` takes in a terminal: a Chinese character takes two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def run_doctor(print_fn: Callable[[str], None] = print) -> bool:
     """Print one line per check; return True if everything the course needs is usable."""
-    checks = _versions() + [_device(), _checkpoint(), _embedded_data(), _isolation(), _online()]
-    width = max(len(name) for name, _, _ in checks)
+    checks = _versions() + [_device(), _checkpoint(), _embedded_data(), _isolation(), _font(), _online()]
+    width = max(_width(name) for name, _, _ in checks)
     for name, ok, detail in checks:
-        print_fn(f"{'ok ' if ok else 'BAD'}  {name:<{width}}  {detail}")
+        print_fn(f"{'ok ' if ok else 'BAD'}  {name}{' ' * (width - _width(name))}  {detail}")
     healthy = all(ok for _, ok, _ in checks)
-    print_fn("Everything the course needs is ready." if healthy else
-             "Some checks failed: each BAD line says what to do.")
+    print_fn(tr("Everything the course needs is ready." if healthy else
+                "Some checks failed: each BAD line says what to do."))
     return healthy

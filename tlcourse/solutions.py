@@ -70,5 +70,7 @@ def offer(exercise_id: str) -> str:
     """The line a failed check adds in the learner's workspace: how to see the solution ("" when off)."""
     if not enabled() or not COURSE_NOTEBOOKS.is_dir():
         return ""
-    return (f"\n   Stuck after trying? `tlcourse solution {exercise_id}` in a terminal (or "
-            f"`!tlcourse solution {exercise_id}` in a cell) shows the instructor's solution.")
+    from tlcourse.i18n import tr
+
+    return "\n   " + tr("Stuck after trying? `tlcourse solution {id}` in a terminal (or `!tlcourse solution {id}` "
+                        "in a cell) shows the instructor's solution.", id=exercise_id)

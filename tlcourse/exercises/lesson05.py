@@ -1,12 +1,13 @@
-"""Public tests and observations of lesson 05 (what the layers learned): unpooling, a hand-made filter, which layer."""
+"""Public tests and observations of lesson 05 (what the layers learned): unpooling, a hand-made filter, and
+finding the bugs of a deconvnet walk."""
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from tlcourse.grading.checks import exercise
 from tlcourse.grading.observe import observe
-
-LAYERS = ("conv1", "conv2", "conv3")
+from tlcourse.viz.deconvnet import forward_with_switches, project_down
 
 
 @exercise("lesson05.unpool", hint="Start from zeros of shape (N, C, H*W), put each pooled value at its "
@@ -55,14 +56,58 @@ def _(edge_filter):
                                                  f"almost as much as to ink above background ({best:.2f})")
 
 
-@exercise("lesson05.which_layer", hint="Look at how large and how complex each pattern is: the receptive "
-          "field grows from 3x3 (conv1) to 8x8 (conv2) to 18x18 (conv3).")
-def _(which_layer):
-    answer = which_layer()
-    assert isinstance(answer, dict), f"answer with a dict like {{'A': 'conv2', ...}}, not {type(answer).__name__}"
-    assert set(answer) == {"A", "B", "C"}, f"give one layer for each of 'A', 'B', 'C'; your keys: {sorted(answer)}"
-    assert sorted(answer.values()) == list(LAYERS), \
-        f"each of {', '.join(LAYERS)} appears exactly once; you gave {sorted(answer.values())}"
+def walk_case(seed: int, relu: bool = True, pool: bool = True, size: tuple[int, int] | None = None):
+    """A random conv stack (3x3 convs, optional ReLUs and 2x2 max-pools), random images, and the top of a
+    deconvnet walk: one activation of one channel of its last conv layer per image, everything else zero."""
+    g = torch.Generator().manual_seed(seed)
+    widths = [1] + torch.randint(2, 6, (3,), generator=g).tolist()
+    modules = []
+    for i, (a, b) in enumerate(zip(widths, widths[1:])):
+        modules.append(nn.Conv2d(a, b, 3, padding=1))
+        modules += [nn.ReLU()] if relu else []
+        modules += [nn.MaxPool2d(2)] if pool and i < 2 else []
+    net = nn.Sequential(*modules)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.5)
+    h, w = size or torch.randint(10, 20, (2,), generator=g).tolist()
+    x = torch.rand(3, 1, h, w, generator=g)
+    with torch.no_grad():
+        act, steps = forward_with_switches(net, x, f"conv{len(widths) - 1}")
+    alive = (act.amax((0, 2, 3)) > 0).nonzero().flatten()            # a channel that fires somewhere
+    alive = alive if len(alive) else torch.arange(act.shape[1])
+    channel = int(alive[torch.randint(0, len(alive), (1,), generator=g)])
+    flat = act[:, channel].flatten(1).argmax(1)
+    idx, rows, cols = torch.arange(len(x)), flat // act.shape[3], flat % act.shape[3]
+    top = torch.zeros_like(act)
+    top[idx, channel, rows, cols] = act[idx, channel, rows, cols]
+    return top, steps
+
+
+@exercise("lesson05.walk_back", hint="Compare each branch with the lesson's table: max-pool is undone with "
+          "the switches recorded on the way up (viz.unpool or your unpool), and the deconvnet's ReLU acts on "
+          "the signal coming down, not on the forward pass's mask.")
+def _(walk_back):
+    cases = [("a stack of convs and ReLUs (no max-pool)", dict(relu=True, pool=False),
+              "the ReLU step: the deconvnet keeps the positive part of the signal coming down (relu of it); "
+              "multiplying by the forward pass's mask is backpropagation's rule, the gradient"),
+             ("a stack of convs and max-pools (no ReLU)", dict(relu=False, pool=True),
+              "the unpooling step: each value goes back to its switch (the position of its maximum on the "
+              "way up), zeros elsewhere"),
+             ("convs, ReLUs and max-pools", dict(relu=True, pool=True), "")]
+    for seed, (what, options, fix) in enumerate(cases):
+        top, steps = walk_case(seed, **options)
+        with torch.no_grad():
+            got = walk_back(top, steps)
+            want = project_down(top, steps)
+        assert isinstance(got, torch.Tensor), f"return a tensor, not {type(got).__name__}"
+        assert got.shape == want.shape, (f"on {what} the walk should end in pixel space, shape "
+                                         f"{tuple(want.shape)}, got {tuple(got.shape)}")
+        if not torch.allclose(got, want, rtol=1e-4, atol=1e-5):
+            if not options["pool"] and torch.allclose(got, project_down(top, steps, "gradient"), rtol=1e-4, atol=1e-5):
+                fix = ("the ReLU step: multiplying by the forward mask is backpropagation's rule, so you "
+                       "computed the gradient, not the deconvnet")
+            raise AssertionError(f"on {what} your walk differs from the deconvnet" + (f"; check {fix}" if fix else ""))
 
 
 # What the grader observes (``tlcourse.grading.observe``): the answers on inputs drawn from the grading seed.
@@ -103,6 +148,12 @@ def _(seed, edge_filter):
     return {"filter": edge_filter()}
 
 
-@observe("lesson05.which_layer")
-def _(seed, which_layer):
-    return {"answer": which_layer()}
+@observe("lesson05.walk_back", rtol=1e-4, atol=1e-5)
+def _(seed, walk_back):
+    out = {}
+    for name, options in [("convs, ReLUs, max-pools", {}), ("no ReLU", dict(relu=False)),
+                          ("odd sizes", dict(size=(15, 13)))]:
+        top, steps = walk_case(seed, **options)
+        with torch.no_grad():
+            out[name] = walk_back(top, steps)
+    return out

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from tlcourse import progress
+from tlcourse.i18n import tr
 
 _REGISTRY: dict[str, "Exercise"] = {}
 # Where the public tests of an id's first part live, when not in tlcourse/exercises/<part>.py.
@@ -80,14 +81,16 @@ def check(exercise_id: str, *answer: Any) -> bool:
     try:
         ex.test(*answer)
     except NotImplementedError:
-        raise CheckFailed(f"{exercise_id}: not done yet - replace `raise NotImplementedError()` "
-                          "with your code.") from None
+        raise CheckFailed(tr("{id}: not done yet - replace `raise NotImplementedError()` with your code.",
+                             id=exercise_id)) from None
     except AssertionError as err:
-        hint = f"\n   Hint: {ex.hint}" if ex.hint else ""
-        raise CheckFailed(f"{exercise_id}: {err}{hint}{progress.record(exercise_id, passed=False)}") from None
+        hint = "\n   " + tr("Hint: {hint}", hint=ex.hint) if ex.hint else ""
+        raise CheckFailed(tr("{id}: {message}", id=exercise_id, message=err) + hint
+                          + progress.record(exercise_id, passed=False)) from None
     except Exception as err:  # the learner's code crashed inside the test
-        raise CheckFailed(f"{exercise_id}: your code raised {type(err).__name__}: {err}"
-                          f"{progress.record(exercise_id, passed=False)}") from None
+        raise CheckFailed(tr("{id}: your code raised {error}", id=exercise_id,
+                             error=f"{type(err).__name__}: {err}")
+                          + progress.record(exercise_id, passed=False)) from None
     progress.record(exercise_id, passed=True)  # in a learner's workspace only: see tlcourse/progress.py
-    print(f"\u2705 {exercise_id}: all public checks passed.")
+    print("\u2705 " + tr("{id}: all public checks passed.", id=exercise_id))
     return True

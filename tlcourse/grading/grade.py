@@ -205,8 +205,10 @@ def grade(submissions: list[str | Path], source: list[str | Path], out: str | Pa
     rows = [_row(g, test_ids, manual, maximum) for g in sorted(grades.values(), key=lambda g: g.student)]
     write_csv_atomic(out, rows, ["student", *test_ids, *manual_ids, "total", "max", "review", "isolation"])
     names = file_names(list(grades))
+    lang = feedback.language_of([a.notebook for a in assignments])  # the sources' metadata.tlcourse.lang
     for g in grades.values():
-        write_atomic(feedback_dir / f"{names[g.student]}.md", feedback.render(g.student, g.results, limits, manual))
+        write_atomic(feedback_dir / f"{names[g.student]}.md", feedback.render(g.student, g.results, limits, manual,
+                                                                              lang=lang))
     log(f"{len(grades)} students, {len(pairs)} notebooks graded in {time.monotonic() - start:.1f} s with "
         f"{jobs} parallel jobs ({isolation} isolation) -> {out}, feedback in {feedback_dir}/"
         + (f"; kernel logs in {logs}/" if logs else ""))

@@ -2,9 +2,11 @@
 
 * ``filters``: conv1 weights as images.
 * ``top_activations``: the inputs that most activate a channel, cropped to the receptive field.
-* ``deconvnet``: Zeiler & Fergus' projection of one activation back to pixel space.
+* ``deconvnet``: Zeiler & Fergus' projection of one activation back to pixel space (and, by the rule used
+  at the ReLUs, the gradient and guided backpropagation).
 * ``actmax``: activation maximization by regularised gradient ascent on the input.
 * ``compare``: the same channels before and after fine-tuning, and how much each layer moved.
+* ``layer_change``: that measurement over seeds and targets, stored in ``data/results`` (``python -m``).
 * ``layers``: which networks are supported (CourseNet, torchvision VGG/AlexNet ``features``).
 """
 from tlcourse.viz.actmax import activation_maximization

@@ -10,6 +10,17 @@ to zero, and undo the layers top to bottom:
 
 The result has the input's shape: a picture, in pixel space, of the pattern the unit responded to
 in *this* image. Only the switches depend on the image; no gradient is computed.
+
+Max-pooling and convolution are undone the same way by backpropagation; the three classic pictures differ
+only in what the way back does at a ReLU, for a signal ``r`` coming down and the forward input ``z``:
+
+    "deconvnet" (Zeiler & Fergus 2014)      relu(r)             the sign of the signal decides
+    "gradient"  (saliency, Simonyan 2014)   r * (z > 0)         the forward pass decides: exactly backprop
+    "guided"    (Springenberg et al. 2015)  relu(r) * (z > 0)   both (guided backpropagation)
+
+With the "gradient" rule, projecting activation ``a`` gives exactly ``a * da/dx``; the deconvnet agrees
+with it when, at every ReLU, the signal coming down is positive exactly where the forward input was
+(always, for a network without ReLUs).
 """
 from __future__ import annotations
 
@@ -33,6 +44,10 @@ class Step:
     module: nn.Module
     input_size: tuple[int, int]             # spatial size of the module's input
     switches: torch.Tensor | None = None    # max-pool only: flat index (into H*W) of each max
+    mask: torch.Tensor | None = None        # ReLU only: where the forward input was positive
+
+
+RULES = ("deconvnet", "gradient", "guided")
 
 
 def forward_with_switches(model: nn.Module | ConvStack, x: torch.Tensor,
@@ -45,8 +60,11 @@ def forward_with_switches(model: nn.Module | ConvStack, x: torch.Tensor,
         if isinstance(module, nn.MaxPool2d):
             x, step.switches = F.max_pool2d(x, module.kernel_size, module.stride, module.padding,
                                             module.dilation, module.ceil_mode, return_indices=True)
+        elif isinstance(module, nn.ReLU):
+            step.mask = x > 0
+            x = torch.relu(x)
         else:
-            x = torch.relu(x) if isinstance(module, nn.ReLU) else module(x)
+            x = module(x)
         steps.append(step)
     return x, steps
 
@@ -73,14 +91,23 @@ def conv_transpose(y: torch.Tensor, conv: nn.Conv2d, input_size: tuple[int, int]
     return F.conv_transpose2d(y, conv.weight, None, conv.stride, conv.padding, extra, conv.groups, conv.dilation)
 
 
-def project_down(top: torch.Tensor, steps: list[Step]) -> torch.Tensor:
-    """Walk recorded ``steps`` backwards from feature maps ``top`` to pixel space."""
+def check_rule(rule: str) -> None:
+    if rule not in RULES:
+        raise ValueError(f"unknown rule {rule!r}: use one of {', '.join(map(repr, RULES))}")
+
+
+def project_down(top: torch.Tensor, steps: list[Step], rule: str = "deconvnet") -> torch.Tensor:
+    """Walk recorded ``steps`` backwards from feature maps ``top`` to pixel space (``rule``: at a ReLU)."""
+    check_rule(rule)
     y = top
     for step in reversed(steps):
         if isinstance(step.module, nn.MaxPool2d):
             y = unpool(y, step.switches, step.input_size)
         elif isinstance(step.module, nn.ReLU):
-            y = torch.relu(y)
+            if rule != "gradient":
+                y = torch.relu(y)
+            if rule != "deconvnet":
+                y = y * step.mask
         elif isinstance(step.module, nn.Conv2d):
             y = conv_transpose(y, step.module, step.input_size)
     return y
@@ -88,13 +115,16 @@ def project_down(top: torch.Tensor, steps: list[Step]) -> torch.Tensor:
 
 def project(model: nn.Module | ConvStack, x: torch.Tensor, layer: str | int,
             channel: int | Sequence[int] | torch.Tensor,
-            position: Sequence[int] | torch.Tensor | None = None) -> torch.Tensor:
+            position: Sequence[int] | torch.Tensor | None = None, rule: str = "deconvnet") -> torch.Tensor:
     """Deconvnet projection of one activation per image of ``x`` (N, C, H, W) back to pixel space.
 
     ``channel``: one channel for all images or one per image. ``position``: (row, col) in the
     layer's map, one for all or an (N, 2) tensor; by default the channel's strongest activation
-    in each image. Returns a tensor with ``x``'s shape. Deterministic: no randomness involved.
+    in each image. ``rule``: what the way back does at a ReLU (``RULES``, module docstring); with
+    ``"gradient"`` the result is the activation times its gradient with respect to the input.
+    Returns a tensor with ``x``'s shape. Deterministic: no randomness involved.
     """
+    check_rule(rule)
     x = getattr(x, "x", x)            # a DomainData is fine too
     stack = conv_stack(model)
     n, device = x.shape[0], stack.device
@@ -117,13 +147,13 @@ def project(model: nn.Module | ConvStack, x: torch.Tensor, layer: str | int,
         top = torch.zeros_like(act)
         idx = torch.arange(n, device=device)
         top[idx, ch, rows, cols] = act[idx, ch, rows, cols]
-        return project_down(top, steps).to(x.device)
+        return project_down(top, steps, rule).to(x.device)
 
 
-def project_top(model: nn.Module | ConvStack, top: "TopActivations") -> torch.Tensor:
+def project_top(model: nn.Module | ConvStack, top: "TopActivations", rule: str = "deconvnet") -> torch.Tensor:
     """Deconvnet projections of the activations found by ``top_activations``, cropped like
     ``top.crop()``: shape (C, k, channels, h, w), each next to its image crop in a figure."""
     k = top.indices.shape[1]
     channels = torch.tensor(top.channels).repeat_interleave(k)
-    pixels = project(model, top.images.flatten(0, 1), top.layer, channels, top.positions.flatten(0, 1))
+    pixels = project(model, top.images.flatten(0, 1), top.layer, channels, top.positions.flatten(0, 1), rule)
     return top.crop(pixels.view_as(top.images))

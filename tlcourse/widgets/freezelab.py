@@ -32,6 +32,7 @@ from tlcourse import surgery
 from tlcourse.domains import subsample
 from tlcourse.finetune import (CHOICES, build_model, check_plan, gradual_unfreeze, layer_lrs, plan_summary,
                                trainable_groups)
+from tlcourse.i18n import language, tr
 from tlcourse.models import count_parameters, layer_names
 from tlcourse.train import Data, FeatureCache, History, as_tensors, evaluate, fit, frozen_features, split_frozen
 
@@ -45,6 +46,12 @@ PRESETS: dict[str, tuple[float, float, float]] = {
 SCHEDULES = ("all at once", "gradual")
 GROUPS = ("bottom", "middle", "top")
 _STYLE = {"description_width": "110px"}
+
+
+def _options(values) -> list:
+    """Choices shown in the current language; their values (what code sets and reads) stay English."""
+    values = tuple(values)
+    return values if language() == "en" else [(tr(v), v) for v in values]
 
 
 class FreezeLab:
@@ -90,28 +97,29 @@ class FreezeLab:
         self._syncing = False
 
         head = self.names[-1]
-        self.layers = {n: W.ToggleButtons(options=CHOICES, value="trainable" if n == head else "frozen",
-                                          description=f"{n} (new head)" if n == head else n,
+        self.layers = {n: W.ToggleButtons(options=_options(CHOICES), value="trainable" if n == head else "frozen",
+                                          description=tr("{layer} (new head)", layer=n) if n == head else n,
                                           style={**_STYLE, "button_width": "80px"},
-                                          tooltips=["keep the pretrained weights fixed",
-                                                    "fine-tune this layer",
-                                                    "cut the network below this layer"])
+                                          tooltips=[tr("keep the pretrained weights fixed"),
+                                                    tr("fine-tune this layer"),
+                                                    tr("cut the network below this layer")])
                        for n in self.names}
-        self.size = W.IntSlider(value=n_per_class, min=0, max=200, step=5, description="images/class",
+        self.size = W.IntSlider(value=n_per_class, min=0, max=200, step=5, description=tr("images/class"),
                                 style=_STYLE, continuous_update=False)
-        self.epochs = W.IntSlider(value=epochs, min=0, max=60, description="epochs", style=_STYLE,
+        self.epochs = W.IntSlider(value=epochs, min=0, max=60, description=tr("epochs"), style=_STYLE,
                                   continuous_update=False)
-        self.schedule = W.ToggleButtons(options=SCHEDULES, value="all at once", description="schedule",
-                                        style=_STYLE, tooltips=["train every trainable layer from the start",
-                                                                "top group first, one group more per stage "
-                                                                "(epochs per stage)"])
-        self.preset = W.Dropdown(options=[*PRESETS, "custom"], value=preset, description="lr preset",
+        self.schedule = W.ToggleButtons(options=_options(SCHEDULES), value="all at once", description=tr("schedule"),
+                                        style=_STYLE, tooltips=[tr("train every trainable layer from the start"),
+                                                                tr("top group first, one group more per stage "
+                                                                   "(epochs per stage)")])
+        self.preset = W.Dropdown(options=_options([*PRESETS, "custom"]), value=preset, description=tr("lr preset"),
                                  style=_STYLE)
-        self.lrs = {g: W.FloatText(value=v, description=f"lr {g}", style=_STYLE, layout={"width": "220px"})
+        self.lrs = {g: W.FloatText(value=v, description=tr("lr {group}", group=tr(g)), style=_STYLE,
+                                   layout={"width": "220px"})
                     for g, v in zip(GROUPS, PRESETS[preset])}
         self.groups_info = W.HTML()
-        self.button = W.Button(description="Train", button_style="primary", icon="play",
-                               tooltip="train a new model with these settings")
+        self.button = W.Button(description=tr("Train"), button_style="primary", icon="play",
+                               tooltip=tr("train a new model with these settings"))
         self.message = W.HTML()
         self.plot_out = W.Output()
         self.table = W.HTML()
@@ -124,8 +132,8 @@ class FreezeLab:
         self.button.on_click(self._on_click)
         self._on_preset()
         self._on_plan_change()
-        title = W.HTML(f"<b>FreezeLab</b>: {html.escape(self._target_name())}, "
-                       f"layers bottom to top")
+        title = W.HTML(tr("<b>FreezeLab</b>: {target}, layers bottom to top",
+                          target=html.escape(self._target_name())))
         self.widget = W.VBox([
             title, *self.layers.values(),
             W.HBox([W.VBox([self.size, self.epochs, self.schedule]),
@@ -139,7 +147,7 @@ class FreezeLab:
         display(self.widget)
 
     def _target_name(self) -> str:
-        return self.target if self.data is None else f"{self.target} (given data)"
+        return self.target if self.data is None else tr("{target} (given data)", target=self.target)
 
     @property
     def plan(self) -> dict[str, str]:
@@ -166,7 +174,7 @@ class FreezeLab:
             return
         groups = surgery.layer_groups(model)
         self.groups_info.value = "<small>" + "<br>".join(
-            f"{g}: {', '.join(groups[g]) or '-'}" for g in GROUPS) + "</small>"
+            f"{tr(g)}: {', '.join(groups[g]) or '-'}" for g in GROUPS) + "</small>"
 
     def layer_lrs(self, model: nn.Module) -> dict[str, float]:
         """The learning rate of each layer of ``model`` from the lr controls."""
@@ -206,14 +214,15 @@ class FreezeLab:
     def _check_choices(self) -> str | None:
         """A sentence explaining why the current choices cannot train, or None."""
         if self.size.value <= 0:
-            return "Choose at least 1 image per class: with no data there is nothing to learn from."
+            return tr("Choose at least 1 image per class: with no data there is nothing to learn from.")
         if self.epochs.value <= 0:
-            return "Choose at least 1 epoch: with 0 epochs nothing is trained."
+            return tr("Choose at least 1 epoch: with 0 epochs nothing is trained.")
         bad = [g for g in GROUPS if not self.lrs[g].value > 0
                and not (g == "middle" and self.preset.value == "discriminative")]
         if bad:
-            return (f"The learning rate of {', '.join(bad)} is {self.lrs[bad[0]].value:g}: learning rates "
-                    "must be positive. To stop a layer from learning, set it to <i>frozen</i> instead.")
+            return tr("The learning rate of {groups} is {lr:g}: learning rates must be positive. To stop a layer "
+                      "from learning, set it to <i>frozen</i> instead.",
+                      groups=", ".join(tr(g) for g in bad), lr=self.lrs[bad[0]].value)
         return None
 
     def _on_click(self, _=None) -> None:
@@ -222,7 +231,8 @@ class FreezeLab:
             self._train()
         except Exception as err:  # a widget explains, it does not print tracebacks
             self.last_error = err
-            self.message.value = f"<b>Something went wrong</b>: {html.escape(f'{type(err).__name__}: {err}')}"
+            self.message.value = tr("<b>Something went wrong</b>: {error}",
+                                    error=html.escape(f"{type(err).__name__}: {err}"))
         finally:
             self.button.disabled = False
 
@@ -235,14 +245,14 @@ class FreezeLab:
             except ValueError as err:
                 problem = html.escape(str(err)[0].upper() + str(err)[1:]) + "."
         if problem is not None:
-            self.message.value = f"<b>Cannot train</b>: {problem}"
+            self.message.value = tr("<b>Cannot train</b>: {problem}", problem=problem)
             return
         n, epochs = self.size.value, self.epochs.value
-        self.message.value = f"Training run {len(self.runs) + 1} ..."
+        self.message.value = tr("Training run {run} ...", run=len(self.runs) + 1)
         try:
             splits = self.splits(n)
         except (ValueError, KeyError) as err:
-            self.message.value = f"<b>Cannot load the data</b>: {html.escape(str(err))}"
+            self.message.value = tr("<b>Cannot load the data</b>: {error}", error=html.escape(str(err)))
             return
         model = build_model(self.pretrained, plan, len(self.classes), seed=self.seed)
         lrs = self.layer_lrs(model)
@@ -272,11 +282,12 @@ class FreezeLab:
         self.table.value = self.runs_html()
         cache_note = ""
         if history.cached_layers:
-            cache_note = ("; the frozen layers' features came from the cache" if len(kwargs["feature_cache"])
-                          == cached_before else "; the frozen layers ran once, their features are now cached")
-        self.message.value = (f"Run {run['run']}: best val acc {run['val acc']:.3f} after {len(history)} "
-                              f"epochs in {seconds:.1f} s ({run['trainable params']:,} trainable parameters"
-                              f"{cache_note}).")
+            cache_note = tr("; the frozen layers' features came from the cache" if len(kwargs["feature_cache"])
+                            == cached_before else "; the frozen layers ran once, their features are now cached")
+        self.message.value = tr("Run {run}: best val acc {acc:.3f} after {epochs} epochs in {seconds:.1f} s "
+                                "({params:,} trainable parameters{cache_note}).", run=run["run"],
+                                acc=run["val acc"], epochs=len(history), seconds=seconds,
+                                params=run["trainable params"], cache_note=cache_note)
 
     @staticmethod
     def _test_acc(model: nn.Sequential, test: tuple[torch.Tensor, torch.Tensor], cache: FeatureCache) -> float:
@@ -323,12 +334,12 @@ class FreezeLab:
             ax_loss, ax_acc = self._fig.subplots(1, 2)
             self._fig.subplots_adjust(left=0.08, right=0.98, bottom=0.16, top=0.9, wspace=0.25)
             self._lines = {f"{key}_{what}": ax.plot([], [], style, color=color, marker=".",
-                                                    label=f"{key} {what}")[0]
+                                                    label=tr(f"{key} {what}"))[0]
                            for what, ax, color in [("loss", ax_loss, "C0"), ("acc", ax_acc, "C1")]
                            for key, style in [("train", "-"), ("val", "--")]}
-            ax_acc.plot([], [], color="0.8", lw=1, label="earlier runs (val acc)")
-            ax_loss.set(title="Loss of this run", xlabel="epoch", ylabel="cross-entropy")
-            ax_acc.set(title="Accuracy", xlabel="epoch", ylabel="accuracy", ylim=(0, 1.02))
+            ax_acc.plot([], [], color="0.8", lw=1, label=tr("earlier runs (val acc)"))
+            ax_loss.set(title=tr("Loss of this run"), xlabel=tr("epoch"), ylabel=tr("cross-entropy"))
+            ax_acc.set(title=tr("Accuracy"), xlabel=tr("epoch"), ylabel=tr("accuracy"), ylim=(0, 1.02))
             ax_loss.legend(fontsize="small", loc="upper right")
             ax_acc.legend(fontsize="small", loc="lower right")
             self._earlier: dict[int, Any] = {}   # run number -> its grey line
@@ -356,21 +367,21 @@ class FreezeLab:
         """Every run so far as a text table (plan: F frozen, T trainable, - removed; bottom to top)."""
         cols, rows = self._table_rows()
         if not rows:
-            return "no runs yet"
-        widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(cols)]
-        lines = ["  ".join(c.rjust(w) for c, w in zip(cols, widths))]
+            return tr("no runs yet")
+        widths = [max(len(tr(c)), *(len(r[i]) for r in rows)) for i, c in enumerate(cols)]
+        lines = ["  ".join(tr(c).rjust(w) for c, w in zip(cols, widths))]
         lines += ["  ".join(v.rjust(w) for v, w in zip(r, widths)) for r in rows]
         if "test acc*" in cols:
-            lines.append("* test accuracy: for the final report only; compare and choose runs by val acc.")
+            lines.append(tr("* test accuracy: for the final report only; compare and choose runs by val acc."))
         return "\n".join(lines)
 
     def runs_html(self) -> str:
         """The run table as HTML (what the widget shows)."""
         cols, rows = self._table_rows()
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+        head = "".join(f"<th>{html.escape(tr(c))}</th>" for c in cols)
         body = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in r) + "</tr>" for r in rows)
-        note = ("<br><small>plan: one letter per layer, bottom to top (F frozen, T trainable, - removed). "
-                "* test accuracy: for the final report only; choose by val acc.</small>")
+        note = "<br><small>" + tr("plan: one letter per layer, bottom to top (F frozen, T trainable, - removed). "
+                                  "* test accuracy: for the final report only; choose by val acc.") + "</small>"
         return f"<table><tr>{head}</tr>{body}</table>{note}"
 
 

@@ -10,6 +10,8 @@ import matplotlib.pyplot as plt
 import torch
 from torch import nn
 
+from tlcourse.i18n import tr
+
 
 def _toy_problem(seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """200 noisy points on the line y = 3x, with x of standard deviation 2."""
@@ -43,10 +45,10 @@ class LearningRateDemo:
 
     def __init__(self, seed: int = 0):
         self.seed = seed
-        self.lr = W.FloatLogSlider(value=0.05, base=10, min=-3, max=0, description="learning rate",
+        self.lr = W.FloatLogSlider(value=0.05, base=10, min=-3, max=0, description=tr("learning rate"),
                                    style={"description_width": "initial"}, readout_format=".4f")
-        self.steps = W.IntSlider(value=50, min=0, max=300, step=10, description="steps")
-        self.button = W.Button(description="Train", button_style="primary", icon="play")
+        self.steps = W.IntSlider(value=50, min=0, max=300, step=10, description=tr("steps"))
+        self.button = W.Button(description=tr("Train"), button_style="primary", icon="play")
         self.message = W.HTML()
         self.out = W.Output()
         self.runs: list[dict] = []
@@ -63,14 +65,15 @@ class LearningRateDemo:
         try:
             self.out.clear_output(wait=True)
             if self.steps.value == 0:
-                self.message.value = "<b>Choose at least 10 steps</b>: with 0 steps nothing is trained."
+                self.message.value = tr("<b>Choose at least 10 steps</b>: with 0 steps nothing is trained.")
                 return
             losses = train_toy(self.lr.value, self.steps.value, self.seed)
             final = losses[-1]
             verdict = "diverged" if not final < losses[0] else "converged"
             self.runs.append({"lr": self.lr.value, "steps": self.steps.value,
                               "final loss": final, "verdict": verdict})
-            self.message.value = f"Run {len(self.runs)}: gradient descent {verdict} (final MSE {final:.4g})."
+            self.message.value = tr("Run {run}: gradient descent {verdict} (final MSE {loss:.4g}).",
+                                     run=len(self.runs), verdict=tr(verdict), loss=final)
             with self.out:
                 self._show(losses)
         finally:
@@ -79,10 +82,10 @@ class LearningRateDemo:
     def _show(self, losses: list[float]) -> None:
         fig, ax = plt.subplots(figsize=(5, 3))
         ax.plot(range(1, len(losses) + 1), losses, label=f"lr = {self.lr.value:.4g}")
-        ax.set(title="Fitting a line by gradient descent", xlabel="step", ylabel="mean squared error",
+        ax.set(title=tr("Fitting a line by gradient descent"), xlabel=tr("step"), ylabel=tr("mean squared error"),
                yscale="log")
         ax.legend()
         plt.show()
-        print(f"{'lr':>10} {'steps':>6} {'final loss':>11}  verdict")
+        print(f"{'lr':>10} {tr('steps'):>6} {tr('final loss'):>11}  {tr('verdict')}")
         for r in self.runs:
-            print(f"{r['lr']:>10.4g} {r['steps']:>6d} {r['final loss']:>11.4g}  {r['verdict']}")
+            print(f"{r['lr']:>10.4g} {r['steps']:>6d} {r['final loss']:>11.4g}  {tr(r['verdict'])}")

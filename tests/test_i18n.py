@@ -1,0 +1,198 @@
+"""The language of what tlcourse says (tlcourse/i18n.py, tlcourse/locales/) and the CJK font of figures (fonts.py).
+
+English is the default; ``TLCOURSE_LANG=zh`` (or ``i18n.use_language("zh")``) switches check(...), the widgets,
+the doctor and grading feedback to Chinese; a sentence the catalog lacks stays English.
+"""
+from __future__ import annotations
+
+import ast
+import string
+import warnings
+from pathlib import Path
+
+import pytest
+
+from tlcourse import i18n
+from tlcourse.locales import zh
+
+PACKAGE = Path(i18n.__file__).resolve().parent
+# catalog entries looked up with a computed message (tr(f"{key} {what}"), tr(choice)) rather than a literal
+COMPUTED = {"train loss", "val loss", "train acc", "val acc"}
+
+
+@pytest.fixture(autouse=True)
+def _language(monkeypatch):
+    """Every test starts in the default language, and leaves the environment as it found it."""
+    monkeypatch.setenv(i18n.ENV, "en")  # recorded, so that teardown restores it even after use_language(...)
+    monkeypatch.delenv(i18n.ENV)
+
+
+def placeholders(text: str) -> list[tuple[str, str, str | None]]:
+    return sorted((name, spec, conv) for _, name, spec, conv in string.Formatter().parse(text) if name is not None)
+
+
+def translated_literals() -> dict[str, Path]:
+    """Every string literal passed as the message of ``tr(...)`` (or feedback's ``say(...)``) in tlcourse."""
+    found = {}
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("tr", "say")
+                    and node.args):
+                first = node.args[0]
+                options = [first.body, first.orelse] if isinstance(first, ast.IfExp) else [first]
+                for arg in options:
+                    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                        found[arg.value] = path
+    return found
+
+
+def package_literals() -> set[str]:
+    return {node.value for path in PACKAGE.rglob("*.py") for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+
+
+def test_language_defaults_to_english_and_follows_the_setting(monkeypatch):
+    assert i18n.language() == "en"
+    for value, expected in [("zh", "zh"), ("zh_CN.UTF-8", "zh"), ("zh-Hans", "zh"), ("en_US", "en"),
+                            ("fr", "en"), ("", "en")]:
+        monkeypatch.setenv(i18n.ENV, value)
+        assert i18n.language() == expected, value
+    with pytest.raises(ValueError, match="choose one of en, zh"):
+        i18n.use_language("klingon")
+
+
+def test_tr_translates_fills_placeholders_and_falls_back_to_english():
+    message = "{id}: all public checks passed."
+    assert i18n.tr(message, "en", id="x.y") == "x.y: all public checks passed."
+    assert i18n.tr(message, "zh", id="x.y") == "x.y：全部公开检查均已通过。"
+    assert i18n.tr("a sentence nobody translated: {n}", "zh", n=3) == "a sentence nobody translated: 3"
+
+
+def test_every_translation_keeps_the_english_placeholders():
+    wrong = {key: (placeholders(key), placeholders(text)) for key, text in zh.MESSAGES.items()
+             if placeholders(key) != placeholders(text)}
+    assert not wrong, wrong
+
+
+def test_every_message_of_the_package_is_in_the_chinese_catalog_and_no_entry_is_stale():
+    used = translated_literals()
+    assert len(used) > 40, sorted(used)  # the scan finds the calls
+    missing = {m: str(p.relative_to(PACKAGE)) for m, p in used.items() if m not in zh.MESSAGES}
+    assert not missing, f"translate these in tlcourse/locales/zh.py: {missing}"
+    literals = package_literals()
+    stale = [k for k in zh.MESSAGES if k not in literals and k not in COMPUTED]
+    assert not stale, f"catalog entries no code uses any more: {stale}"
+
+
+def test_check_answers_in_chinese_under_the_chinese_setting(monkeypatch, capsys):
+    from tlcourse.grading.checks import CheckFailed, check
+
+    def add(a, b):
+        return a + b
+
+    def stub(a, b):
+        raise NotImplementedError()
+
+    def wrong(a, b):
+        return a - b
+
+    def crash(a, b):
+        raise ZeroDivisionError("boom")
+
+    check("example.add", add)
+    assert "example.add: all public checks passed." in capsys.readouterr().out
+    monkeypatch.setenv(i18n.ENV, "zh")
+    check("example.add", add)
+    assert "example.add：全部公开检查均已通过。" in capsys.readouterr().out
+    with pytest.raises(CheckFailed, match="还没有完成"):
+        check("example.add", stub)
+    with pytest.raises(CheckFailed, match="未通过：add\\(1, 2\\) should be 3.*\n   提示：Return a \\+ b."):
+        check("example.add", wrong)  # the exercise's own sentence and hint stay English until translated
+    with pytest.raises(CheckFailed, match="你的代码抛出了异常 ZeroDivisionError: boom"):
+        check("example.add", crash)
+
+
+def test_widgets_speak_chinese_and_keep_their_values(monkeypatch):
+    from tlcourse.widgets.freezelab import FreezeLab
+    from tlcourse.widgets.lr_demo import LearningRateDemo
+
+    monkeypatch.setenv(i18n.ENV, "zh")
+    demo = LearningRateDemo()
+    assert (demo.button.description, demo.lr.description) == ("训练", "学习率")
+    demo.steps.value = 0
+    demo.button.click()
+    assert "请至少选 10 步" in demo.message.value
+    lab = FreezeLab(epochs=1, n_per_class=2, val_per_class=2, live_plot=False)
+    toggle = next(iter(lab.layers.values()))
+    assert toggle.value == "frozen" and toggle.label == "冻结"  # code sets and reads the English values
+    toggle.value = "trainable"
+    assert toggle.label == "可训练"
+    assert lab.button.description == "训练" and lab.schedule.label == "同时训练"
+    lab.size.value = 0
+    lab.button.click()
+    assert "无法训练" in lab.message.value and "每类至少选 1 张图像" in lab.message.value
+
+
+def test_feedback_follows_the_language_of_the_graded_notebooks():
+    from tlcourse.grading.feedback import language_of, render
+    from tlcourse.grading.judge import Result, TestResult
+    from tlcourse.grading.limits import Limits
+
+    results = [Result("ana", "08_a_real_backbone.ipynb", {"lesson08-lora-tests": TestResult(2, 2, True, "")})]
+    english = render("ana", results, Limits())
+    assert "# Feedback for ana" in english and "\u2705 passed" in english
+    chinese = render("ana", results, Limits(), lang="zh")
+    assert "# 给 ana 的反馈" in chinese and "**得分：2 / 2**" in chinese and "\u2705 通过" in chinese
+    assert "`lesson08-lora-tests`" in chinese  # grade_ids are never translated
+    zh_nb, en_nb = {"metadata": {"tlcourse": {"lang": "zh"}}}, {"metadata": {}}
+    assert i18n.notebook_language(zh_nb) == "zh" and i18n.notebook_language(en_nb) == "en"
+    assert language_of([zh_nb]) == "zh" and language_of([en_nb]) == "en"
+
+
+def test_doctor_speaks_chinese(monkeypatch):
+    from tlcourse import doctor
+
+    monkeypatch.setenv(i18n.ENV, "zh")
+    for name in ("_checkpoint", "_embedded_data", "_isolation", "_online"):  # the slow checks
+        monkeypatch.setattr(doctor, name, lambda: ("x", True, "y"))
+    monkeypatch.setattr(doctor, "_versions", lambda: [])
+    lines: list[str] = []
+    assert doctor.run_doctor(lines.append)
+    assert any("设备" in line for line in lines) and any("中文字体" in line for line in lines), lines
+    assert lines[-1] == "课程所需的一切都已就绪。"
+
+
+def test_chinese_title_draws_with_a_cjk_font_and_no_missing_glyph(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib import ft2font
+
+    from tlcourse import fonts
+
+    title = "线性探测：源域与目标域的冻结特征（微调、负迁移）"
+    with matplotlib.rc_context():
+        with warnings.catch_warnings(record=True) as before:  # the control: matplotlib's own fonts lack Chinese
+            warnings.simplefilter("always")
+            fig, ax = plt.subplots()
+            ax.set_title(title)
+            fig.savefig(tmp_path / "without.png")
+            plt.close(fig)
+        assert any("missing from font" in str(w.message) for w in before)
+
+    with matplotlib.rc_context():
+        i18n.use_language("zh")
+        path = fonts.cjk_font_path()
+        assert path is not None and "CJK" in path.name
+        charmap = ft2font.FT2Font(str(path)).get_charmap()
+        assert all(ord(c) in charmap for c in title)  # the font really holds these Chinese glyphs
+        with warnings.catch_warnings(record=True) as after:
+            warnings.simplefilter("always")
+            fig, ax = plt.subplots()
+            ax.set_title(title)
+            ax.set_xlabel("目标域 (target domain) −1")
+            fig.savefig(tmp_path / "with.png")
+            plt.close(fig)
+        missing = [str(w.message) for w in after if "missing from font" in str(w.message)]
+        assert not missing, missing
