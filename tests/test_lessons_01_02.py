@@ -103,6 +103,24 @@ def test_lesson02_checkpoint_and_the_handwritten_gap(net):
     assert 0.3 < hand_acc < printed_acc - 0.2
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", SEEDS)
+def test_lesson02_a_probe_scored_on_its_training_images_hides_the_gain(net, seed):
+    """Exercise 2.2's demonstration: the colleague's probe (scored on its training images) shows almost no
+    pretraining gain on letters, the right probe a large one."""
+    seed_everything(seed)
+    random_net = CourseNet(num_classes=len(net.classes)).eval()
+    train = domains.load("letters", "train", n_per_class=20, seed=seed)
+    test = domains.load("letters", "test", n_per_class=80, seed=seed)
+    on_train, on_test = {}, {}
+    for kind, model in [("pretrained", net), ("random", random_net)]:
+        f_train, f_test = embed(model, train), embed(model, test)
+        on_train[kind] = probe_accuracy(f_train, train.y, f_train, train.y)
+        on_test[kind] = probe_accuracy(f_train, train.y, f_test, test.y)
+    assert abs(on_train["pretrained"] - on_train["random"]) < 0.05
+    assert on_test["pretrained"] - on_test["random"] > 0.15
+
+
 def _ramp_share(conv) -> float:
     """Lesson 02's measure: mean share of a 3x3 filter's variance explained by a plane (an oriented edge)."""
     w = conv.weight.detach().reshape(len(conv.weight), 9).double()
@@ -144,15 +162,38 @@ def test_lesson02_linear_probe_gains(net, seed):
 
 # ---- the exercises' public checks accept right answers and explain typical mistakes -----------------
 
+def _a_distance(a, b, held_out=True):
+    """Lesson 01's exercise 1.1: the colleague's function (held_out=False) and its fix."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x, d = np.concatenate([np.asarray(a), np.asarray(b)]), np.r_[np.zeros(len(a)), np.ones(len(b))]
+    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    acc = cross_val_score(clf, x, d, cv=5).mean() if held_out else clf.fit(x, d).score(x, d)
+    return float(2 * (1 - 2 * (1 - acc)))
+
+
+def _same_mean_pair(n, d, seed, centre=True, spread=3.0):
+    g = torch.Generator().manual_seed(seed)
+    x, y = torch.randn(n, d, generator=g), spread * torch.randn(n, d, generator=g)
+    return (x - x.mean(0), y - y.mean(0)) if centre else (x, y)
+
+
 def test_lesson01_checks():
-    assert check("lesson01.a-distance", shift.proxy_a_distance)
-    with pytest.raises(CheckFailed, match="1 - error"):
-        check("lesson01.a-distance", lambda e: 2 * (1 - e))
-    assert check("lesson01.linear-mmd", lambda x, y: ((x.mean(0) - y.mean(0)) ** 2).sum())
-    with pytest.raises(CheckFailed, match="square the norm"):
-        check("lesson01.linear-mmd", lambda x, y: (x.mean(0) - y.mean(0)).norm())
-    with pytest.raises(CheckFailed, match="dim=0"):
-        check("lesson01.linear-mmd", lambda x, y: ((x[:len(y)].mean(0) - y[:len(x)].mean(0)) ** 2).sum())
+    assert check("lesson01.held-out", _a_distance)
+    with pytest.raises(CheckFailed, match="trained on"):
+        check("lesson01.held-out", lambda a, b: _a_distance(a, b, held_out=False))
+    with pytest.raises(CheckFailed, match="1 - 2 \\* error"):
+        check("lesson01.held-out", lambda a, b: 2 * (1 - (1 - _a_distance(a, b) / 2) / 2) - 1)
+    assert check("lesson01.mean-blind", _same_mean_pair)
+    with pytest.raises(CheckFailed, match="means exactly equal"):
+        check("lesson01.mean-blind", lambda n, d, seed: _same_mean_pair(n, d, seed, centre=False))
+    with pytest.raises(CheckFailed, match="other than the mean"):
+        check("lesson01.mean-blind", lambda n, d, seed: _same_mean_pair(n, d, seed, spread=1.0))
+    with pytest.raises(CheckFailed, match="shape"):
+        check("lesson01.mean-blind", lambda n, d, seed: _same_mean_pair(n + 1, d, seed))
     assert check("lesson01.label-shift", _pick)
     with pytest.raises(CheckFailed, match="only once"):
         check("lesson01.label-shift", lambda y, p, n, seed: np.concatenate(
@@ -163,6 +204,33 @@ def test_lesson01_checks():
             [np.flatnonzero(np.asarray(y) == c)[: round(q * n)] for c, q in enumerate(p)]))
     with pytest.raises(CheckFailed, match="not done yet"):
         check("lesson01.label-shift", _not_done)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
+def test_lesson01_observations_judge_fixed_and_buggy_answers(seed):
+    """The grader's rules accept the right answers on any grading seed and refuse the typical wrong ones."""
+    from tlcourse.grading.observe import lookup
+
+    held, blind = lookup("lesson01.held-out"), lookup("lesson01.mean-blind")
+    ref = held.fn(seed, _a_distance)
+    assert held.rule(ref, ref) is None
+    assert "did not train on" in held.rule(held.fn(seed, lambda a, b: _a_distance(a, b, held_out=False)), ref)
+    ref = blind.fn(seed, _same_mean_pair)
+    assert blind.rule(ref, ref) is None
+    assert "means differ" in blind.rule(blind.fn(seed, lambda n, d, s: _same_mean_pair(n, d, s, centre=False)), ref)
+    assert "beyond the mean" in blind.rule(blind.fn(seed, lambda n, d, s: _same_mean_pair(n, d, s, spread=1.0)), ref)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", SEEDS)
+def test_lesson01_training_scored_a_distance_sees_a_shift_that_is_not_there(net, seed):
+    """Exercise 1.1's demonstration: two halves of one sample, scored on training data vs held out."""
+    test = domains.load("digits-printed", "test")
+    f_test = embed(net, test)
+    half = torch.randperm(len(test), generator=torch.Generator().manual_seed(seed))
+    a, b = f_test[half[:N]], f_test[half[N:2 * N]]
+    assert _a_distance(a, b, held_out=False) > 0.3
+    assert abs(shift.proxy_a_distance(1 - shift.domain_classifier_accuracy(a, b, seed=seed))) < 0.3
 
 
 def _pick(y, proportions, n, seed):
@@ -187,6 +255,8 @@ def test_lesson02_checks():
         check("lesson02.digit-predictions", lambda logits, classes: logits[
             :, [i for i, c in enumerate(classes) if c.isdigit()]].argmax(1))
     assert check("lesson02.probe", probe_accuracy)
+    with pytest.raises(CheckFailed, match="fitted to"):
+        check("lesson02.probe", lambda a, b, c, d: probe_accuracy(a, b, a, b))  # exercise 2.2's bug
     with pytest.raises(CheckFailed, match="never on the test set"):
         check("lesson02.probe", lambda a, b, c, d: float(LogisticRegression(max_iter=1000).fit(c, d).score(c, d)))
     counts = lambda m: {n: sum(p.numel() for p in c.parameters()) for n, c in m.named_children()

@@ -8,46 +8,45 @@ from tlcourse.grading.checks import exercise
 from tlcourse.grading.observe import observe
 
 
-@exercise("lesson01.a-distance", hint="d_A = 2 * (1 - 2 * error): 0 when the classifier guesses "
-          "(error 0.5), 2 when it never errs.")
-def _a_distance(proxy_a_distance) -> None:
-    got = proxy_a_distance(0.1)
-    assert isinstance(got, (float, int)) and not isinstance(got, bool), (
-        f"return a Python number, not {type(got).__name__}")
-    assert abs(got - 1.6) < 1e-9, f"with error 0.1 expect 2 * (1 - 2 * 0.1) = 1.6, got {got}" + (
-        " (you used 1 - error where the formula has 1 - 2 * error)" if abs(got - 1.8) < 1e-9 else "")
-    got = proxy_a_distance(0.5)
-    assert abs(got) < 1e-9, (
-        f"a classifier at chance (error 0.5) cannot tell the domains apart: expect 0, got {got}")
-    assert abs(proxy_a_distance(0.0) - 2) < 1e-9, (
-        "a perfect domain classifier (error 0) means fully separated domains: "
-        f"expect 2, got {proxy_a_distance(0.0)}")
-    assert abs(proxy_a_distance(0.25) - 1.0) < 1e-9, "with error 0.25 expect 1.0"
+def _samples(rng: np.random.Generator, n: int, d: int, shift: float) -> tuple[np.ndarray, np.ndarray]:
+    """Two Gaussian samples of ``n`` points in ``d`` dimensions, the second moved by ``shift`` in each."""
+    return rng.normal(0, 1, (n, d)), rng.normal(shift, 1, (n, d))
 
 
-@exercise("lesson01.linear-mmd", hint="Average each sample over its rows (dim=0), subtract the two "
-          "mean vectors and return the squared Euclidean norm of the difference.")
-def _linear_mmd(linear_mmd2) -> None:
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(40, 5, generator=g, dtype=torch.float64)
-    got = linear_mmd2(x, x.clone())
-    assert torch.is_tensor(got) or isinstance(got, float), (
-        f"return a tensor or a float, got {type(got).__name__}")
-    got = torch.as_tensor(got, dtype=torch.float64)
-    assert got.dim() == 0, f"return one number (a 0-d tensor or a float), got shape {tuple(got.shape)}"
-    assert abs(float(got)) < 1e-12, f"two identical samples have MMD 0, got {float(got):.4g}"
-    c = torch.tensor([1.0, -2.0, 0.0, 0.5, 0.0], dtype=torch.float64)
-    got = float(linear_mmd2(x, x + c))
-    want = float((c ** 2).sum())  # 5.25
-    assert abs(got - float(c.norm())) > 1e-6, "square the norm of the difference of the means"
-    assert abs(got - want) < 1e-8, (
-        f"shifting every point by c = {c.tolist()} should give ||c||^2 = {want}, got {got:.4f}")
-    y = torch.randn(25, 5, generator=g, dtype=torch.float64) * 3 + 1
-    want = float(((x.mean(0) - y.mean(0)) ** 2).sum())
-    got = float(linear_mmd2(x, y))
-    assert abs(got - want) < 1e-8, (
-        f"for samples of different sizes (40 and 25 rows) expect {want:.4f}, got {got:.4f}; "
-        "take the mean over the rows (dim=0), one mean vector per sample")
+@exercise("lesson01.held-out", hint="The classifier is scored on the very points it was fitted to: with "
+          "many features and few points it separates anything, even two samples of one distribution. Score "
+          "it on held-out points: sklearn.model_selection.cross_val_score(clf, x, d, cv=5).mean().")
+def _held_out(a_distance) -> None:
+    rng = np.random.default_rng(0)
+    same = a_distance(*_samples(rng, 100, 60, 0.0))
+    assert isinstance(same, (float, int)) and not isinstance(same, bool), (
+        f"return the proxy A-distance as a Python number, not {type(same).__name__}")
+    assert same < 0.6, (
+        f"two samples of ONE distribution (100 points each, 60 features) get a proxy A-distance of {same:.2f}; "
+        "they cannot really be told apart, so expect about 0. Is the classifier scored on points it trained on?")
+    far = a_distance(*_samples(rng, 100, 60, 1.0))
+    assert far > 1.5, (f"two clearly different samples (every feature moved by 1) get {far:.2f}; expect near 2. "
+                       "Keep d_A = 2 * (1 - 2 * error) with the held-out error")
+
+
+@exercise("lesson01.mean-blind", hint="Draw x and y with different spreads (e.g. y three times wider than "
+          "x), then subtract from each sample its own mean (over the rows): the means are then equal, the "
+          "distributions are not.")
+def _mean_blind(same_mean_pair) -> None:
+    from tlcourse.discrepancy import mmd2
+
+    x, y = same_mean_pair(200, 3, 0)
+    x, y = torch.as_tensor(np.asarray(x), dtype=torch.float64), torch.as_tensor(np.asarray(y), dtype=torch.float64)
+    assert x.shape == (200, 3) and y.shape == (200, 3), (
+        f"return two samples of shape (n, d) = (200, 3), got {tuple(x.shape)} and {tuple(y.shape)}")
+    linear = float(((x.mean(0) - y.mean(0)) ** 2).sum() / (torch.cat([x, y]).var(0).sum() + 1e-12))
+    assert linear < 1e-8, (
+        f"the linear-kernel MMD^2 (the squared distance of the two sample means) must be 0, it is {linear:.2g} "
+        "times the data's variance: make the two sample means exactly equal")
+    gaussian = float(mmd2(x, y))
+    assert gaussian > 0.05, (
+        f"the Gaussian-kernel MMD^2 is only {gaussian:.3f}: the two samples look alike to it too. Make the "
+        "distributions differ in something other than the mean (spread, shape)")
 
 
 @exercise("lesson01.label-shift", hint="For each class c draw round(proportions[c] * n) of the indices "
@@ -73,18 +72,49 @@ def _label_shift(label_shift_indices) -> None:
 
 # What the grader observes (``tlcourse.grading.observe``): the answers on inputs drawn from the grading seed.
 
-@observe("lesson01.a-distance")
-def _(seed, proxy_a_distance):
-    errors = [0.0, 0.5, 1.0, *np.random.default_rng(seed).uniform(0, 1, 5).tolist()]
-    return {f"error {e:.3f}": proxy_a_distance(e) for e in errors}
+def _held_out_rule(mine: dict, ref: dict) -> str | None:
+    if mine["type"] not in ("float", "int"):
+        return "return the proxy A-distance as a Python number"
+    if not mine["same distribution"] < 0.6:
+        return ("two samples of one distribution got a large proxy A-distance: score the domain classifier "
+                "on points it did not train on")
+    if not mine["different distributions"] > 1.2:
+        return "two clearly different samples got a small proxy A-distance: keep d_A = 2 * (1 - 2 * error)"
+    return None
 
 
-@observe("lesson01.linear-mmd", rtol=1e-4, atol=1e-6)
-def _(seed, linear_mmd2):
-    g = torch.Generator().manual_seed(seed)
-    d = int(torch.randint(2, 9, (1,), generator=g))
-    x, y = torch.randn(30, d, generator=g), torch.randn(45, d, generator=g) * 2 + torch.randn(d, generator=g)
-    return {"different samples": linear_mmd2(x, y), "same sample": linear_mmd2(x, x.clone())}
+@observe("lesson01.held-out", rule=_held_out_rule)
+def _(seed, a_distance):
+    rng = np.random.default_rng(seed)
+    n, d = int(rng.integers(100, 130)), int(rng.integers(80, 120))
+    same = a_distance(*_samples(rng, n, d, 0.0))
+    return {"same distribution": same, "type": type(same).__name__,
+            "different distributions": a_distance(*_samples(rng, n, d, 1.0))}
+
+
+def _mean_blind_rule(mine: dict, ref: dict) -> str | None:
+    from tlcourse.discrepancy import mmd2
+
+    x, y = (np.asarray(mine[k], dtype=float) for k in ("x", "y"))
+    shape = tuple(np.asarray(ref["x"]).shape)
+    if x.shape != shape or y.shape != shape:
+        return "return two samples of shape (n, d) for the n and d asked"
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        return "the samples must be finite numbers"
+    pooled_var = np.concatenate([x, y]).var(0).sum()
+    if ((x.mean(0) - y.mean(0)) ** 2).sum() > 1e-8 * (pooled_var + 1e-12):
+        return "the two sample means differ: the linear-kernel MMD is not 0"
+    if not float(mmd2(torch.as_tensor(x), torch.as_tensor(y))) > 0.05:
+        return "the Gaussian-kernel MMD barely sees a difference: make the distributions differ beyond the mean"
+    return None
+
+
+@observe("lesson01.mean-blind", rule=_mean_blind_rule)
+def _(seed, same_mean_pair):
+    rng = np.random.default_rng(seed)
+    n, d = int(rng.integers(100, 200)), int(rng.integers(2, 8))
+    x, y = same_mean_pair(n, d, int(rng.integers(0, 1000)))
+    return {"x": x, "y": y}
 
 
 def _label_shift_rule(mine: dict, ref: dict) -> str | None:

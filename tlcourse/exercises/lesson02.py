@@ -33,9 +33,16 @@ def _digit_predictions(digit_predictions) -> None:
         "'0', '1', ..., '9' so that position d is digit d)" if got == [0, 1, 9] else "")
 
 
-@exercise("lesson02.probe", hint="make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))"
-          ".fit(train_features, train_y).score(test_features, test_y)")
+@exercise("lesson02.probe", hint="A probe scored on the images it was fitted to measures memorisation: with 128 "
+          "features and a few hundred images even random features are separable. Fit on the training features, "
+          "score on the test features: clf.fit(train_features, train_y).score(test_features, test_y)")
 def _probe(probe) -> None:
+    rng = np.random.default_rng(0)
+    noise = rng.normal(size=(30, 50)), rng.integers(0, 3, 30), rng.normal(size=(300, 50)), rng.integers(0, 3, 300)
+    got = probe(*noise)
+    assert isinstance(got, float), f"return the accuracy as a Python float, not {type(got).__name__}"
+    assert got < 0.6, (f"fitted on pure noise (random features, random labels) your probe scores {got:.2f}; "
+                       "on new images it can only guess (about 1/3). Is it scored on the images it was fitted to?")
     g = torch.Generator().manual_seed(0)
     centres = torch.randn(3, 8, generator=g) * 4
     y_train, y_test = torch.arange(3).repeat(20), torch.arange(3).repeat(30)
@@ -83,7 +90,8 @@ def _probe_rule(mine: dict, ref: dict) -> str | None:
     if abs(mine["clusters"] - ref["clusters"]) > 0.05:
         return "your probe's accuracy on the grader's features is far from a standardised logistic regression's"
     if not mine["relabelled training set"] < 0.5:
-        return "trained on wrong labels your probe should score near 0 on the test set: fit on the training set only"
+        return ("trained on wrong labels your probe should score near 0 on the test set: fit on the training set, "
+                "score on the test set")
     return None
 
 
