@@ -173,3 +173,46 @@ def test_feedback_file_names_are_safe_and_distinct():
 
     assert file_names(["a b", "a_b", "../a?b", "c"]) == {"a_b": "a_b", "../a?b": "a_b-2", "a b": "a_b-3", "c": "c"}
     assert [spreadsheet_safe(s) for s in ["=1+1", "+1", "-1", "@x", "bob"]] == ["'=1+1", "'+1", "'-1", "'@x", "bob"]
+
+
+def test_a_kernel_cannot_read_or_plant_an_answer_key():
+    """data/answer_keys/ (the capstone's reference) reaches only the judge: a grading kernel finds an empty,
+    read-only folder there, while the rest of data/ stays readable."""
+    import json
+
+    from tlcourse import capstone
+    from tlcourse.grading.limits import Limits
+    from tlcourse.grading.sandbox import run_cells
+
+    assert capstone.REFERENCE.parent == isolation.ANSWER_KEYS and capstone.REFERENCE.is_file()
+    keys, key = str(isolation.ANSWER_KEYS), str(capstone.REFERENCE)
+    attack = f"""
+import glob, json, os
+from tlcourse import capstone
+from tlcourse.runtime import DATA_DIR
+data = {str(isolation.ANSWER_KEYS.parent)!r}
+seen = {{"listed": os.listdir({keys!r}), "found": glob.glob(data + "/**/*reference*", recursive=True),
+        "model": (DATA_DIR / "coursenet.pt").is_file()}}
+try:
+    seen["read"] = len(open({key!r}, "rb").read())
+except OSError as err:
+    seen["read"] = type(err).__name__
+try:
+    capstone.load_reference()
+    seen["loaded"] = True
+except FileNotFoundError:
+    seen["loaded"] = False
+try:
+    open({keys!r} + "/planted.json", "w").write("[]")
+    seen["planted"] = True
+except OSError:
+    seen["planted"] = False
+os.makedirs("out")
+json.dump(seen, open("out/seen.json", "w"))
+"""
+    run = run_cells([attack], inputs={}, limits=Limits(cell_timeout=60, max_time=90, memory_mb=4096))
+    assert run.isolation == "bwrap" and run.cells[0].status == "ok", run.cells
+    seen = json.loads(run.outputs["seen.json"])
+    assert seen == {"listed": [], "found": [], "model": True, "read": "FileNotFoundError", "loaded": False,
+                    "planted": False}
+    assert not (isolation.ANSWER_KEYS / "planted.json").exists()

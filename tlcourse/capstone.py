@@ -9,15 +9,23 @@ Each variant is built from the course's domains; the seed draws its details (an 
 strength, which classes) and how many labelled images per class the learner gets. A
 :class:`Task` holds no test images, so a procedure handed a task (``recommend(task)``) cannot peek.
 
-The four strategies of lesson 03 were trained on a few variants the notebook never shows, over 3
-seeds; ``data/capstone_reference.json`` stores their test accuracies, so grading scores a choice
-without retraining. Regenerate it with::
+The four strategies of lesson 03 were trained on the grading tasks (variants at seeds the notebook never
+shows), over 3 seeds; ``data/answer_keys/capstone_reference.json`` stores their validation and test
+accuracies, so grading judges a recommendation without retraining. Grading kernels do not see that folder
+(``grading.isolation.ANSWER_KEYS``): only the judge, in the grader's process, reads it. Regenerate it with::
 
-    OMP_NUM_THREADS=1 python -m tlcourse.capstone
+    OMP_NUM_THREADS=1 python -m tlcourse.capstone --seeds 0 1 2
+
+How ``recommend(task) -> (choice, val_acc)`` is judged (:func:`judge_recommendation`): on each of
+``GRADED_PER_RUN`` grading tasks drawn per grading run (:func:`grading_tasks`), every reported validation
+accuracy lies within ``VAL_SLACK`` of the range of the reference's runs of that strategy (it was measured,
+not typed), the choice is the best of the reported ones, and it reaches ``NEAR_BEST`` of the best strategy's
+mean test accuracy. A fixed answer cannot carry measurements that fit tasks it never looked at.
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import time
@@ -46,10 +54,14 @@ LABELLED_PER_CLASS = (5, 10, 20)
 UNLABELLED_PER_CLASS, VAL_PER_CLASS, TEST_PER_CLASS = 50, 15, 30
 #: The training budget of a strategy on a task (the reference and the lesson use it alike).
 STEPS, LR, BATCH = 150, 1e-3, 32
-REFERENCE = DATA_DIR / "capstone_reference.json"
+#: The answer key: read only by the judge, in the grader's process (grading kernels do not see the folder).
+REFERENCE = DATA_DIR / "answer_keys" / "capstone_reference.json"
 #: The (variant, seed) pairs graded on: no notebook shows them (the lesson uses seed 0).
 GRADING_TASKS = tuple((v, s) for v in VARIANTS for s in (1, 2))
-COMMAND = "OMP_NUM_THREADS=1 python -m tlcourse.capstone"
+COMMAND = "OMP_NUM_THREADS=1 python -m tlcourse.capstone --seeds 0 1 2"
+#: Grading: tasks drawn per run (all must pass); the share of the best mean test accuracy a choice needs;
+#: how far a reported validation accuracy may lie outside the reference runs' range for that strategy.
+GRADED_PER_RUN, NEAR_BEST, VAL_SLACK = 2, 0.95, 0.02
 
 
 @dataclass(frozen=True)
@@ -160,7 +172,7 @@ def mean_interval(values, level: float = 0.95) -> tuple[float, float, float]:
 
 
 def reference(tasks=GRADING_TASKS, seeds=(0, 1, 2), show_progress: bool = True) -> list[dict]:
-    """Test accuracy of every strategy on every task, over ``seeds``: one row per run."""
+    """Validation and test accuracy of every strategy on every task, over ``seeds``: one row per run."""
     pretrained = zoo.load_pretrained()
     rows = []
     for variant, task_seed in progress(tasks, desc="tasks", enabled=show_progress):
@@ -169,6 +181,7 @@ def reference(tasks=GRADING_TASKS, seeds=(0, 1, 2), show_progress: bool = True) 
             for seed in seeds:
                 net = train_strategy(task, strategy, seed, pretrained=pretrained)
                 rows.append({"variant": variant, "task_seed": task_seed, "strategy": strategy, "seed": seed,
+                             "val_acc": round(evaluate(net, task.val)["acc"], 4),
                              "test_acc": round(evaluate(net, test)["acc"], 4)})
     return rows
 
@@ -200,24 +213,87 @@ def score_choice(variant: str, seed: int, choice: str, rows: list[dict] | None =
     return means.get(choice, 0.0) / max(means.values())
 
 
-def grading_task(seed: int) -> tuple[str, int]:
-    """The (variant, seed) a grading run with ``seed`` checks ``recommend`` on."""
-    return GRADING_TASKS[np.random.default_rng(seed).integers(len(GRADING_TASKS))]
+def grading_tasks(seed: int) -> list[tuple[str, int]]:
+    """The ``GRADED_PER_RUN`` different (variant, seed) pairs a grading run with ``seed`` checks ``recommend`` on."""
+    picked = np.random.default_rng(seed).choice(len(GRADING_TASKS), GRADED_PER_RUN, replace=False)
+    return [GRADING_TASKS[i] for i in sorted(picked)]
+
+
+def val_ranges(variant: str, seed: int, rows: list[dict] | None = None) -> dict[str, tuple[float, float]]:
+    """Strategy -> (lowest, highest) validation accuracy of the reference's runs on the task (variant, seed)."""
+    rows = load_reference() if rows is None else rows
+    accs: dict[str, list[float]] = {}
+    for r in rows:
+        if (r["variant"], r["task_seed"]) == (variant, seed):
+            accs.setdefault(r["strategy"], []).append(r["val_acc"])
+    if not accs:
+        raise KeyError(f"no reference for ({variant!r}, {seed}); stored tasks: {sorted(GRADING_TASKS)}")
+    return {s: (min(a), max(a)) for s, a in accs.items()}
+
+
+def judge_recommendation(variant: str, seed: int, choice, val_acc, rows: list[dict] | None = None) -> str | None:
+    """Why ``recommend``'s answer ``(choice, val_acc)`` on the grading task (variant, seed) fails, or None.
+
+    ``val_acc`` is the list of validation accuracies in the order of ``four_cases.STRATEGIES``. The reason
+    names no reference number."""
+    strategies = four_cases.STRATEGIES
+    try:
+        measured = [float(v) for v in val_acc]
+    except (TypeError, ValueError):
+        measured = []
+    if len(measured) != len(strategies) or not all(0.0 <= v <= 1.0 for v in measured):
+        return ("recommend must return (choice, val_acc) with val_acc a dict of the validation accuracy you "
+                f"measured for each of the {len(strategies)} strategies")
+    ranges = val_ranges(variant, seed, rows)
+    off = [s for s, v in zip(strategies, measured) if not ranges[s][0] - VAL_SLACK <= v <= ranges[s][1] + VAL_SLACK]
+    if off:
+        return (f"the validation accuracies you report for {', '.join(map(repr, off))} are not what training "
+                "them on this task gives: measure each strategy (capstone.train_strategy, then task.val)")
+    if choice not in strategies or measured[strategies.index(choice)] < max(measured):
+        return f"your choice {choice!r} is not the strategy with the best validation accuracy you measured"
+    if score_choice(variant, seed, choice, rows) < NEAR_BEST:
+        return (f"your choice {choice!r} falls short of {NEAR_BEST:.0%} of the best strategy's test accuracy "
+                "on this task")
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def _pretrained() -> nn.Sequential:
+    return zoo.load_pretrained()  # four_cases.build copies it: never changed
+
+
+_MEASURED: dict[tuple, float] = {}
+
+
+def validation_accuracy(task: Task, strategy: str, seed: int = 0, lr: float = LR, steps: int = STEPS) -> float:
+    """Validation accuracy of ``strategy`` trained on ``task`` (:func:`train_strategy`). Remembered in this
+    process: asking again for the same task, strategy and settings costs nothing."""
+    key = (task.variant, task.seed, float(task.labelled.x.sum()), float(task.val.x.sum()), strategy, seed, lr, steps)
+    if key not in _MEASURED:
+        net = train_strategy(task, strategy, seed, steps=steps, lr=lr, pretrained=_pretrained())
+        _MEASURED[key] = evaluate(net, task.val)["acc"]
+    return _MEASURED[key]
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Train every strategy on the capstone's grading tasks.")
+    parser = argparse.ArgumentParser(description="Train every strategy on the capstone's grading tasks "
+                                     f"and write the answer key {REFERENCE}.")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--out", type=Path, default=REFERENCE)
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    rows = reference()
-    report = {"command": COMMAND, "settings": {"steps": STEPS, "lr": LR, "batch_size": BATCH},
-              "seconds": round(time.perf_counter() - start), "rows": rows}
+    rows = reference(seeds=tuple(args.seeds))
+    report = {"name": "capstone_reference", "command": COMMAND, "created": time.strftime("%Y-%m-%d %H:%M:%S"),
+              "torch": torch.__version__,
+              "meta": {"steps": STEPS, "lr": LR, "batch_size": BATCH, "tasks": [list(t) for t in GRADING_TASKS],
+                       "seconds": round(time.perf_counter() - start)},
+              "rows": rows}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1) + "\n")
     for variant, seed in GRADING_TASKS:
         means = strategy_means(variant, seed, rows)
         print(f"{variant:<24} seed {seed}: " + "  ".join(f"{s[0]} {a:.3f}" for s, a in means.items()))
-    print(f"wrote {args.out} in {report['seconds']} s")
+    print(f"wrote {args.out} in {report['meta']['seconds']} s")
 
 
 if __name__ == "__main__":

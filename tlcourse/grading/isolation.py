@@ -6,7 +6,8 @@ network and cgroup namespaces, without a daemon. The kernel sees, read-only: ``/
 package with its ``data/`` (an editable install points into the repository: only these two folders of it are
 mounted). Writable: a fresh size-capped tmpfs as its working folder (also ``HOME``), smaller ones as ``/tmp``
 and ``/dev/shm``, and the folder of its Jupyter ``ipc`` sockets, shared with the grader alone; the rest of its
-root is read-only. Nothing else exists in there: not the instructor's
+root is read-only. ``data/answer_keys/`` (what only the judge may read, e.g. the capstone's reference) is covered
+by an empty read-only tmpfs. Nothing else exists in there: not the instructor's
 notebooks, the submissions, the grader's outputs, ``.git``, ``build/`` or home directories. It runs as uid
 65534 without capabilities, with no network, in its own session, and dies with the grader
 (``--die-with-parent``); killing the pid namespace's first process kills everything the kernel started.
@@ -28,6 +29,8 @@ from tlcourse.runtime import DATA_DIR
 
 WORKDIR = "/home/grading"  # the kernel's working folder and HOME, inside the sandbox
 UID = 65534  # nobody
+#: Files only the judge reads, in the grader's process: hidden from every kernel (an empty folder in there).
+ANSWER_KEYS = DATA_DIR / "answer_keys"
 ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "nsswitch.conf")
 FIX = ("install bubblewrap (Debian/Ubuntu: `apt-get install bubblewrap`) on a Linux machine where user "
        "namespaces are enabled (`sysctl kernel.unprivileged_userns_clone=1` on older Debian), or pass "
@@ -78,6 +81,9 @@ def command(argv: list[str], *, ipc_dir: Path, passwd: Path, workdir_mb: int, in
     # after /tmp's tmpfs, so that a checkout or virtual environment under /tmp stays visible
     for path in read_only_paths():
         cmd += ["--ro-bind", str(path), str(path)]
+    keys = ANSWER_KEYS.resolve()
+    if keys.is_dir() and any(keys.is_relative_to(p) for p in read_only_paths()):  # an empty read-only folder on top
+        cmd += ["--size", "4096", "--perms", "0555", "--tmpfs", str(keys), "--remount-ro", str(keys)]
     cmd += ["--size", size, "--tmpfs", WORKDIR, "--dir", f"{WORKDIR}/tmp", "--bind", str(ipc_dir), str(ipc_dir)]
     for name, path in inputs.items():
         cmd += ["--ro-bind", str(path), f"{WORKDIR}/{name}"]
