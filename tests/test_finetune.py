@@ -169,50 +169,136 @@ def test_freeze_up_to_check_accepts_the_library_version_and_rejects_wrong_ones()
             check("lesson04.freeze_up_to", wrong)
 
 
-def test_spread_lrs_check():
+def _freeze_without_clearing(model, names):
+    for name in names:
+        for p in getattr(model, name).parameters():
+            p.requires_grad_(False)
+    return model
+
+
+def test_freeze_mid_training_check_passes_a_real_freeze_and_catches_the_bug():
     from tlcourse.grading import CheckFailed, check
 
-    def spread(layers, top_lr, ratio):
-        n = len(layers)
-        return {name: top_lr / ratio * ratio ** (i / (n - 1)) for i, name in enumerate(layers)}
+    assert check("lesson04.freeze_mid_training", surgery.freeze)
 
-    assert check("lesson04.spread_lrs", spread)
-    def linear(layers, top_lr, ratio):
-        low = top_lr / ratio
-        return {n: low + (top_lr - low) * i / (len(layers) - 1) for i, n in enumerate(layers)}
+    def zeroed_grad(model, names):  # zeroing is not enough: momentum and weight decay still act
+        for p in _freeze_without_clearing(model, names).parameters():
+            if not p.requires_grad and p.grad is not None:
+                p.grad.zero_()
+        return model
 
-    with pytest.raises(CheckFailed, match="expect 1e-4, 1e-3, 1e-2"):
-        check("lesson04.spread_lrs", linear)
+    def too_much(model, names):
+        return surgery.freeze(model, [*names, "fc1"])
+
+    def a_copy(model, names):
+        import copy
+        return surgery.freeze(copy.deepcopy(model), names)
+
+    for wrong, words in [(_freeze_without_clearing, "still move"), (zeroed_grad, "still move"),
+                         (too_much, "stopped training too"), (a_copy, "not a copy")]:
+        with pytest.raises(CheckFailed, match=words):
+            check("lesson04.freeze_mid_training", wrong)
 
 
-# ---------------------------------------------------------------- lesson 04's claims, 3 seeds
-@pytest.mark.slow
-def test_lesson04_claims_over_3_seeds():
-    """The comparison of lesson 04 (letters, 10 images per class, 9 epochs), mean val acc of 3 seeds.
+def test_freeze_mid_training_observation_tells_the_fix_from_the_bug():
+    from tlcourse.grading.observe import lookup
 
-    Measured means: freeze (head 1e-2) 0.841, uniform 1e-3 0.768, 2:4:6 0.841, geometric 0.842,
-    gradual 0.810. The head's rate matters most (the three fast-head strategies are within 0.01 of each
-    other); 2:4:6 is close to freezing + fast head; gradual unfreezing beats all-at-once at one rate.
-    """
-    from tlcourse import domains, zoo
-    from tlcourse.finetune import RECIPES, fine_tune
+    observe = lookup("lesson04.freeze_mid_training").fn
+    fixed = observe(7, surgery.freeze)
+    assert fixed == observe(7, surgery.freeze)  # deterministic: the reference and the student agree
+    assert fixed != observe(7, _freeze_without_clearing)
+    for case in fixed.values():
+        assert case["returns the model"] and not any(case["moved after"][n] for n in case["froze"])
+        assert any(case["moved after"].values())  # the rest still trains
 
-    pretrained = zoo.load_pretrained()
-    val = domains.load("letters", "val", n_per_class=20, seed=0)
-    acc = {name: [] for name in RECIPES}
-    for seed in range(3):
-        train = domains.load("letters", "train", n_per_class=10, seed=seed)
-        for name, how in RECIPES.items():
-            _, history = fine_tune(pretrained, train, val, epochs=9, seed=seed, show_progress=False, **how)
-            acc[name].append(history.best["val_acc"])
-    mean = {name: sum(v) / len(v) for name, v in acc.items()}
-    print({name: [round(a, 3) for a in v] for name, v in acc.items()})
-    freeze, uniform, rule246, geometric, gradual = mean.values()
+
+# ---------------------------------------------------------------- lesson 04's claims, 3 seeds (stored)
+@pytest.fixture(scope="module")
+def recipes3():
+    """``data/results/lesson04-recipes.json``: ``python -m tlcourse.finetune --seeds 0 1 2``."""
+    from tlcourse import stored
+
+    return stored.load("lesson04-recipes")
+
+
+def _mean(rows, optimizer, strategy, key="val acc"):
+    values = [r[key] for r in rows if r["optimizer"] == optimizer and r["strategy"] == strategy]
+    assert len(values) == 3, f"{optimizer} {strategy}: {len(values)} stored seeds"
+    return sum(values) / 3
+
+
+def test_stored_recipes_cover_every_recipe_and_seed(recipes3):
+    from tlcourse.finetune import LESSON04, RECIPES, SGD_RATE_CHECKS, SGD_RECIPES
+
+    rows = recipes3["rows"]
+    assert recipes3["command"] == "python -m tlcourse.finetune --seeds 0 1 2"
+    assert {k: recipes3["meta"][k] for k in LESSON04} == LESSON04
+    expected = {("adam", n) for n in RECIPES} | {("sgd", n) for n in {**SGD_RECIPES, **SGD_RATE_CHECKS}}
+    assert {(r["optimizer"], r["strategy"]) for r in rows} == expected
+    assert sorted({r["seed"] for r in rows}) == [0, 1, 2] and len(rows) == 3 * len(expected)
+
+
+def test_lesson04_claims_under_adam(recipes3):
+    """Section 3: the head's rate matters most; 2:4:6 is close to freezing + fast head; gradual unfreezing beats
+    all-at-once at one rate (mean val acc of 3 seeds)."""
+    rows = recipes3["rows"]
+    freeze, uniform, rule246, geometric, gradual = (_mean(rows, "adam", n) for n in (
+        "freeze all but the head (head 1e-2)", "fine-tune all, uniform 1e-3", "fine-tune all, 2:4:6",
+        "fine-tune all, geometric 1e-4..1e-2", "gradual unfreezing, uniform 1e-3"))
     assert freeze > uniform + 0.03, f"fast head {freeze:.3f} vs uniform 1e-3 {uniform:.3f}"
     assert abs(rule246 - freeze) < 0.03, f"2:4:6 {rule246:.3f} vs freeze {freeze:.3f}"
     assert abs(geometric - freeze) < 0.04, f"geometric {geometric:.3f} vs freeze {freeze:.3f}"
     assert gradual > uniform + 0.02, f"gradual {gradual:.3f} vs all-at-once {uniform:.3f}"
-    assert min(mean.values()) > 0.4  # chance is 1/26
+    assert min(freeze, uniform, rule246, geometric, gradual) > 0.4  # chance is 1/26
+
+
+def test_lesson04_2_4_6_is_nearly_frozen_under_both_optimizers(recipes3):
+    """Section 3b: the bottom group at 1e-6 moves by less than 1e-3 of its size under Adam and under SGD, and
+    2:4:6 stays within 0.03 of freezing + the head at 1e-2 under both (mean of 3 seeds)."""
+    rows = recipes3["rows"]
+    for opt in ("adam", "sgd"):
+        for r in rows:
+            if r["optimizer"] == opt and r["strategy"] == "fine-tune all, 2:4:6":
+                assert max(r["change conv1"], r["change conv2"]) < 1e-3, (opt, r["seed"])
+                assert max(r["change conv3"], r["change fc1"], r["change fc2"]) > 1e-3, (opt, r["seed"])
+        gap = _mean(rows, opt, "fine-tune all, 2:4:6") - _mean(rows, opt, "freeze all but the head (head 1e-2)")
+        assert abs(gap) < 0.03, f"{opt}: 2:4:6 minus freezing {gap:+.3f}"
+
+
+def test_lesson04_sgd_keeps_the_verdict_on_2_4_6_but_changes_the_ranking(recipes3):
+    """Section 3b's answer: under SGD, one well-chosen rate for everything (3e-3) beats both 2:4:6 and freezing
+    (under Adam it lost to them); SGD's head at 1e-2 learns less than Adam's; the SGD rate checks bracket 3e-3;
+    the per-seed gap between 2:4:6 and freezing scatters more under SGD."""
+    rows = recipes3["rows"]
+    freeze, rule = "freeze all but the head (head 1e-2)", "fine-tune all, 2:4:6"
+    one_rate = _mean(rows, "sgd", "fine-tune all, uniform 3e-3")
+    assert one_rate > _mean(rows, "sgd", rule) + 0.03 and one_rate > _mean(rows, "sgd", freeze) + 0.03
+    assert _mean(rows, "adam", "fine-tune all, uniform 1e-3") < _mean(rows, "adam", freeze) - 0.03
+    assert _mean(rows, "adam", freeze) > _mean(rows, "sgd", freeze) + 0.03
+    uniform = [_mean(rows, "sgd", f"fine-tune all, uniform {lr}") for lr in ("3e-3", "1e-2", "3e-2")]
+    assert uniform == sorted(uniform, reverse=True)  # 3e-3 best of the three rates tried
+    assert _mean(rows, "sgd", "fine-tune all, uniform 3e-2") < 0.5  # too fast: the body is wrecked
+
+    def gaps(opt):
+        acc = {(r["strategy"], r["seed"]): r["val acc"] for r in rows if r["optimizer"] == opt}
+        return torch.tensor([acc[rule, s] - acc[freeze, s] for s in range(3)])
+
+    assert gaps("sgd").std() > gaps("adam").std()
+
+
+@pytest.mark.slow
+def test_stored_recipes_reproduce_at_seed_0(recipes3):
+    """Re-runs seed 0 of the stored comparison (Adam's recipes and SGD's; the rate checks are left out)."""
+    from tlcourse.finetune import RECIPES, SGD_RECIPES, lesson04_rows
+
+    stored_rows = {(r["optimizer"], r["strategy"]): r for r in recipes3["rows"] if r["seed"] == 0}
+    rerun = lesson04_rows(0, [RECIPES, SGD_RECIPES])
+    assert len(rerun) == len(RECIPES) + len(SGD_RECIPES)
+    for row in rerun:
+        want = stored_rows[(row["optimizer"], row["strategy"])]
+        assert abs(row["val acc"] - want["val acc"]) <= 0.02, (row["strategy"], row["val acc"], want["val acc"])
+        assert row["test acc"] == pytest.approx(want["test acc"], abs=0.02)
+        assert row.get("change conv3", 0.0) == pytest.approx(want.get("change conv3", 0.0), rel=0.2, abs=1e-9)
 
 
 def test_fine_tune_plans_and_schedules(net):

@@ -14,9 +14,15 @@ The sweep is a short run of the course's training scaffold (:func:`tlcourse.trai
 scheduler multiplies the rate at every step. It trains a **copy** of the trainable part of the model, so
 the model itself is unchanged. A frozen bottom is run once (as in :func:`tlcourse.train.fit`) and shared,
 not copied.
+
+Its cost is ``num_steps`` training steps whatever the curve shows (the sweep runs them all, then cuts the
+curve where the loss diverged): on a small data set that is many epochs of the run it tunes.
+``python -m tlcourse.lr_finder --seeds 0 1 2`` stores lesson 04's check of the suggestion over seeds
+(``data/results/lesson04-lr-finder.json``).
 """
 from __future__ import annotations
 
+import argparse
 import copy
 import math
 from dataclasses import dataclass
@@ -25,6 +31,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from tlcourse.models import layer_names
 from tlcourse.runtime import get_device
 from tlcourse.train import Data, FeatureCache, as_tensors, frozen_features, make_optimizer, split_frozen, train_epochs
 
@@ -42,6 +49,7 @@ class LRFinderResult:
     steepest_lr: float
     min_loss_lr: float
     method: str = "min/10"
+    num_steps: int = 0  # training steps the sweep ran (its cost), including those past divergence
 
     @property
     def suggestion(self) -> float:
@@ -146,4 +154,45 @@ def lr_find(model: torch.nn.Module, train: Data, *, start_lr: float = 1e-7, end_
     smoothed = _ema(losses, beta)
     return LRFinderResult(lrs=lrs, losses=losses, smoothed=smoothed,
                           steepest_lr=_steepest(lrs, smoothed),
-                          min_loss_lr=lrs[int(np.argmin(smoothed))], method=method)
+                          min_loss_lr=lrs[int(np.argmin(smoothed))], method=method, num_steps=len(run.steps))
+
+
+#: The rates lesson 04 trains with after a sweep: the suggestion, the hand-picked uniform rate of its
+#: section 3, and the rate at the loss minimum itself.
+TRIED = ("suggestion (min/10)", "hand-picked 1e-3", "loss minimum")
+
+
+def lesson04_rows(seed: int) -> list[dict]:
+    """Lesson 04's check for one seed: sweep the fully trainable network, then fine-tune it at each rate of
+    ``TRIED`` (uniform, all at once, lesson 04's data and epochs); one row per rate."""
+    from tlcourse import zoo
+    from tlcourse.finetune import LESSON04, build_model, fine_tune, lesson04_data
+
+    pretrained = zoo.load_pretrained()
+    train, val, _ = lesson04_data(seed)
+    model = build_model(pretrained, {n: "trainable" for n in layer_names(pretrained)}, len(train.classes), seed=seed)
+    finder = lr_find(model, train, start_lr=1e-6, end_lr=1.0, seed=seed)
+    rows = []
+    for label, lr in zip(TRIED, (finder.suggestion, 1e-3, finder.min_loss_lr)):
+        _, history = fine_tune(pretrained, train, val, plan="all", lrs="uniform", top_lr=lr,
+                               epochs=LESSON04["epochs"], seed=seed, show_progress=False)
+        rows.append({"seed": seed, "rate": label, "lr": lr, "val acc": history.best["val_acc"],
+                     "finder steps": finder.num_steps, "steps per epoch": history.rows[0]["steps"]})
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m tlcourse.lr_finder --seeds 0 1 2``: lesson 04's LR finder check over seeds, stored."""
+    from tlcourse import stored
+    from tlcourse.finetune import LESSON04
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    args = parser.parse_args(argv)
+    rows = [row for seed in args.seeds for row in lesson04_rows(seed)]
+    command = "python -m tlcourse.lr_finder --seeds " + " ".join(map(str, args.seeds))
+    print(stored.save("lesson04-lr-finder", rows, command=command, threads=torch.get_num_threads(), **LESSON04))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,5 +1,4 @@
 """Public tests and observations of lesson 04 (freeze lab and layer-wise learning rates)."""
-import math
 import random
 
 import numpy as np
@@ -35,20 +34,50 @@ def _(freeze_up_to):
         "layers above `layer` must train again, even if an earlier call froze them")
 
 
-@exercise("lesson04.spread_lrs", hint="Layer i of n gets top_lr / ratio * ratio ** (i / (n - 1)): "
-          "the exponent goes from 0 at the bottom to 1 at the top.")
-def _(spread_lrs):
-    got = spread_lrs(["conv1", "conv2", "fc1"], top_lr=1e-2, ratio=100)
-    assert isinstance(got, dict), f"return a dict layer name -> learning rate, not {type(got).__name__}"
-    assert list(got) == ["conv1", "conv2", "fc1"], f"keep the layers' order as keys, got {list(got)}"
-    for name, want in [("conv1", 1e-4), ("conv2", 1e-3), ("fc1", 1e-2)]:
-        assert math.isclose(got[name], want, rel_tol=1e-6), (
-            "with top_lr=1e-2 and ratio=100 over 3 layers expect 1e-4, 1e-3, 1e-2; "
-            f"{name} got {got[name]:.3g}")
-    got = spread_lrs(["a", "b", "c", "d", "e"], top_lr=1e-3, ratio=16)
-    steps = [got[b] / got[a] for a, b in zip("abcd", "bcde")]
-    assert all(math.isclose(s, 2.0, rel_tol=1e-6) for s in steps), (
-        f"neighbouring layers should differ by the same factor (here 16 ** (1/4) = 2), got {steps}")
+def _moved_after_freezing(freeze, names, *, seed: int, optimizer: str = "sgd", weight_decay: float = 5e-4,
+                          before_steps: int = 2, after_steps: int = 3):
+    """Train a small CourseNet on random images a few steps (the optimizer holds every parameter and the loop
+    keeps zeroed gradients), call ``freeze(model, names)``, train on: (returned model?, which layers moved after)."""
+    from torch.nn import functional as F
+
+    torch.manual_seed(seed)
+    net = CourseNet(4)
+    x, y = torch.rand(48, 1, 28, 28), torch.randint(0, 4, (48,))
+    if optimizer == "sgd":
+        opt = torch.optim.SGD(net.parameters(), lr=1e-2, momentum=0.9, weight_decay=weight_decay)
+    else:
+        opt = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=weight_decay or 1e-2)
+    g = torch.Generator().manual_seed(seed)
+
+    def steps(k: int) -> None:
+        for _ in range(k):
+            idx = torch.randint(len(x), (16,), generator=g)
+            opt.zero_grad(set_to_none=False)
+            F.cross_entropy(net(x[idx]), y[idx]).backward()
+            opt.step()
+
+    steps(before_steps)
+    returned = freeze(net, list(names)) is net
+    before = [p.detach().clone() for p in net.parameters()]
+    steps(after_steps)
+    moved = {n: any(not torch.equal(p, b) for (full, p), b in zip(net.named_parameters(), before)
+                    if full.split(".")[0] == n) for n in LAYERS}
+    return returned, moved
+
+
+@exercise("lesson04.freeze_mid_training", hint="requires_grad=False stops new gradients, but the optimizer still "
+          "holds the parameter and the gradient tensor left by earlier steps (zeroed, not None): momentum and "
+          "weight decay keep updating it. PyTorch's optimizers skip a parameter whose .grad is None.")
+def _(freeze_layers):
+    returned, moved = _moved_after_freezing(freeze_layers, ["conv1", "conv2"], seed=0)
+    assert returned, "return the model you were given, not a copy"
+    still = [n for n in ("conv1", "conv2") if moved[n]]
+    assert not still, (f"{still} still move after freeze_layers(model, ['conv1', 'conv2']) under SGD with momentum "
+                       "and weight decay: the optimizer still updates them")
+    stopped = [n for n in LAYERS[2:] if not moved[n]]
+    assert not stopped, f"only conv1 and conv2 should stop; {stopped} stopped training too"
+    _, moved = _moved_after_freezing(freeze_layers, ["conv3", "fc1"], seed=1, optimizer="adamw")
+    assert not moved["conv3"] and not moved["fc1"], "under AdamW (decoupled weight decay) the frozen layers move"
 
 
 @exercise("lesson04.read_lr_finder", hint="Look where the smoothed loss falls steeply, left of its minimum: "
@@ -93,13 +122,16 @@ def _(seed, freeze_up_to):
             "a model with a new head": _requires_grad(cut), "an unknown layer": unknown}
 
 
-@observe("lesson04.spread_lrs", rtol=1e-6)
-def _(seed, spread_lrs):
+@observe("lesson04.freeze_mid_training")
+def _(seed, freeze_layers):
     rng = random.Random(seed)
-    names = [f"layer{i}" for i in range(rng.randint(3, 9))]
-    top_lr, ratio = 10 ** rng.uniform(-4, -1), 10 ** rng.uniform(0.5, 3)
-    return {"random": spread_lrs(names, top_lr, ratio), "one layer": spread_lrs(["fc3"], top_lr, ratio),
-            "ratio 1": spread_lrs(names[:3], top_lr, 1)}
+    out = {}
+    for case, optimizer in enumerate(("sgd", "adamw", "sgd")):
+        names = sorted(rng.sample(LAYERS, rng.randint(1, 4)), key=LAYERS.index)
+        returned, moved = _moved_after_freezing(freeze_layers, names, seed=rng.randrange(10**6), optimizer=optimizer,
+                                                weight_decay=0.0 if case == 2 else 5e-4)
+        out[f"{optimizer} #{case}"] = {"froze": names, "returns the model": returned, "moved after": moved}
+    return out
 
 
 def _lr_rule(mine: dict, ref: dict) -> str | None:
