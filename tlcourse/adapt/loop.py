@@ -16,10 +16,19 @@ rate). The learning rate is annealed as in Ganin & Lempitsky: mu_p = mu_0 / (1 +
 With an :class:`AdaptNet` built with ``norm="domain"``, source and target batches go through the
 network separately, each normalised with its own domain's statistics.
 
+A few *labelled* target images (``target_labelled=(x, y)``) add seed 004's joint objective: each step also
+draws a batch of them and adds ``target_weight`` times their cross-entropy,
+
+    L = L_s + lambda_t * L_t  (+ w_p * A(g(x_s), g(x_t)) when a method aligns)
+
+The labelled batch goes through the network with the target images (target statistics); the aligner
+still sees only the unlabelled target batch, the same size as the source batch.
+
 Model selection never looks at target labels: after each epoch the model is scored on the
 *source validation* split and the best epoch's weights are restored. ``monitor`` data sets
 (e.g. the target test split) are only evaluated for the learning curves and the final report.
-Target labels are never read: only the images of ``target`` are used.
+The labels of ``target`` are never read: only its images are used; the only target labels training
+sees are those of ``target_labelled``, and selection never sees any.
 """
 from __future__ import annotations
 
@@ -120,12 +129,45 @@ def source_and_target_features(model: nn.Module, x_s: torch.Tensor,
     return f[: len(x_s)], f[len(x_s):]
 
 
+def _labelled_target(data: Any, weight: float | None, xs: torch.Tensor,
+                     num_classes: int | None) -> tuple[torch.Tensor | None, torch.Tensor | None, float]:
+    """Check ``adapt``'s ``target_labelled``/``target_weight``; return (x, y, lambda_t) or (None, None, 0)."""
+    if data is None:
+        if weight is not None:
+            raise ValueError("target_weight weighs the loss on target_labelled: pass target_labelled=(x, y) too")
+        return None, None, 0.0
+    if torch.is_tensor(data):
+        raise ValueError("target_labelled must be labelled: a DomainData or an (images, labels) pair, not a tensor "
+                         "(unlabelled target images go to target=)")
+    try:
+        x, y = as_tensors(data)
+    except (TypeError, ValueError, AttributeError) as err:
+        raise ValueError(f"target_labelled must be a DomainData or an (images, labels) pair: {err}") from None
+    x, y = torch.as_tensor(x), torch.as_tensor(y)
+    if len(x) == 0:
+        raise ValueError("target_labelled holds no images: pass None for no labelled target data")
+    if tuple(x.shape[1:]) != tuple(xs.shape[1:]):
+        raise ValueError(f"target_labelled images have shape {tuple(x.shape[1:])}, the source images "
+                         f"{tuple(xs.shape[1:])}: they must match")
+    if y.dtype.is_floating_point or y.dim() != 1:
+        raise ValueError(f"target_labelled labels must be a 1-D integer tensor of class indices, got {y.dtype} "
+                         f"of shape {tuple(y.shape)}")
+    if num_classes is not None and (int(y.min()) < 0 or int(y.max()) >= num_classes):
+        raise ValueError(f"target_labelled labels must lie in 0..{num_classes - 1} (the model's classes), "
+                         f"got {int(y.min())}..{int(y.max())}")
+    weight = 1.0 if weight is None else float(weight)
+    if not math.isfinite(weight) or weight < 0:
+        raise ValueError(f"target_weight must be a finite number >= 0, got {weight}")
+    return x, y.long(), weight
+
+
 def adapt(model: nn.Module, source: Any, target: Any = None, source_val: Any = None, *,
           method: str = "dann", epochs: int = 10, batch_size: int = 64, lr: float = 0.01,
           momentum: float = 0.9, weight_decay: float = 5e-4, anneal_lr: bool = True,
           trade_off: float = 1.0, schedule: str = "dann", gamma: float = 10.0,
           aligner: nn.Module | None = None, source_weights: torch.Tensor | None = None,
           monitor: dict[str, Any] | None = None, select: str = "source-val", seed: int = 0,
+          target_labelled: Any = None, target_weight: float | None = None,
           device: str | torch.device | None = None, show_progress: bool = True, desc: str = "") -> AdaptHistory:
     """Train ``model`` (an :class:`AdaptNet`: ``.features`` + ``.head``) with ``method``; return its history.
 
@@ -137,6 +179,9 @@ def adapt(model: nn.Module, source: Any, target: Any = None, source_val: Any = N
     epoch with the best source-validation accuracy; ties go to the later epoch, whose features
     have been aligned longer) or "last". Optimiser: SGD with momentum, annealed learning rate.
     ``desc`` labels the progress bar (default: ``method``). Every step is logged in ``history.steps``.
+    ``target_labelled``: a few labelled target images (DomainData or (x, y)) whose cross-entropy, times
+    ``target_weight`` (lambda_t, default 1), joins the loss: seed 004's L = L_s + lambda_t * L_t (plus the
+    method's alignment term); works with every method, "source-only" included.
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {METHODS}")
@@ -160,6 +205,7 @@ def adapt(model: nn.Module, source: Any, target: Any = None, source_val: Any = N
             raise ValueError("method='importance' needs source_weights, one per source sample "
                              "(see tlcourse.adapt.importance_weights)")
         weights = torch.as_tensor(source_weights, dtype=torch.float32)
+    xl, yl, target_weight = _labelled_target(target_labelled, target_weight, xs, getattr(model, "num_classes", None))
 
     gen = seed_everything(seed)
     device = get_device(device)
@@ -170,22 +216,39 @@ def adapt(model: nn.Module, source: Any, target: Any = None, source_val: Any = N
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda step: (1 + 10 * step / total) ** -0.75 if anneal_lr else 1.0)
     target_batches = TargetBatches(images(target), gen) if aligner is not None else None  # labels never read
-    target_domain = "target" if aligner is not None else "source"
+    labelled = TargetBatches(torch.arange(len(xl)), gen) if xl is not None else None  # draws indices
+    target_domain = "target" if aligner is not None or xl is not None else "source"
 
     def step(idx: torch.Tensor, p: float) -> tuple[torch.Tensor, dict[str, Any]]:
         x_s, y_s = xs[idx].to(device), ys[idx].to(device)
-        if aligner is None:
+        if labelled is not None:
+            j = labelled.next(min(batch_size, len(xl)))
+            x_l, y_l = xl[j].to(device), yl[j].to(device)
+        if aligner is None and labelled is None:
             with _in_domain(model, "source"):
                 f_s = model.features(x_s)
             weight, align = 0.0, torch.zeros((), device=device)
+        elif aligner is None:
+            f_s, f_l = source_and_target_features(model, x_s, x_l)
+            weight, align = 0.0, torch.zeros((), device=device)
         else:
-            f_s, f_t = source_and_target_features(model, x_s, target_batches.next(len(idx)).to(device))
+            x_t = target_batches.next(len(idx)).to(device)
+            if labelled is not None:  # one pass through the target statistics; the aligner sees x_t only
+                f_s, f_t = source_and_target_features(model, x_s, torch.cat([x_t, x_l]))
+                f_t, f_l = f_t[:len(x_t)], f_t[len(x_t):]
+            else:
+                f_s, f_t = source_and_target_features(model, x_s, x_t)
             weight = trade_off * (dann_lambda(p, gamma) if schedule == "dann" else 1.0)
             align = aligner(f_s, f_t, weight)  # DANN: weight scales the reversed gradient
         ce = F.cross_entropy(model.head(f_s), y_s, reduction="none")
         loss_cls = (ce * weights[idx].to(device)).mean() if weights is not None else ce.mean()
-        return loss_cls + align, {"weight": weight, "loss_cls": loss_cls.detach(), "loss_align": align.detach(),
-                                  "domain_acc": getattr(aligner, "domain_acc", float("nan"))}
+        stats = {"weight": weight, "loss_cls": loss_cls.detach(), "loss_align": align.detach(),
+                 "domain_acc": getattr(aligner, "domain_acc", float("nan"))}
+        if labelled is None:
+            return loss_cls + align, stats
+        loss_target = F.cross_entropy(model.head(f_l), y_l)
+        stats["loss_target"] = loss_target.detach()
+        return loss_cls + target_weight * loss_target + align, stats
 
     def validate() -> dict[str, float]:
         row = {"source_val_acc": accuracy(model, source_val)} if source_val is not None else {}
