@@ -12,6 +12,7 @@ One idea per module, each small enough to read in a lesson:
 - :mod:`~tlcourse.adapt.loop`: every method as one step of the course's training scaffold
   (``tlcourse.train.train_epochs``); aligners share one signature ``aligner(f_s, f_t, weight)``
 - :mod:`~tlcourse.adapt.experiment`: the shared experiment of lessons 06 and 07 (import it from there)
+- :mod:`~tlcourse.adapt.study`: that experiment over ten seeds, stored in ``data/results/adaptation.json``
 """
 from .coral import CORALLoss, coral_loss, covariance
 from .dann import DomainAdversarialLoss

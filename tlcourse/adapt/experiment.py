@@ -100,7 +100,7 @@ def load_shift(target: str = "digits-on-photos", n_per_class: int = N_PER_CLASS,
 
 
 def run(method: str, shift: Shift, seed: int = 0, source_model: AdaptNet | None = None,
-        monitor: bool = True, show_progress: bool = True, **overrides: Any) -> Run:
+        monitor: bool = True, show_progress: bool = True, norm: str = "domain", **overrides: Any) -> Run:
     """Train one ``method`` ("source-only", "dann", "mmd", "coral", "importance", "adabn" or "oracle") on ``shift``.
 
     ``overrides`` replace DEFAULTS/RECIPES entries (e.g. ``trade_off=5, schedule="constant"``).
@@ -109,7 +109,8 @@ def run(method: str, shift: Shift, seed: int = 0, source_model: AdaptNet | None 
     target normalisation statistics computed from the target images (normalisation alone, no
     alignment loss). ``monitor`` records the target test accuracy after every epoch, for the
     learning curves only: model selection never looks at it. ``show_progress`` draws a bar over the
-    epochs (``TLCOURSE_PROGRESS=0`` silences every bar).
+    epochs (``TLCOURSE_PROGRESS=0`` silences every bar). ``norm``: the network's BatchNorm, "domain" (one set
+    of statistics per domain, the default) or "batch" (one set shared by both domains; lesson 06's ablation).
     """
     if method not in RECIPES:
         raise ValueError(f"unknown method {method!r}; choose one of {list(RECIPES)}")
@@ -123,7 +124,7 @@ def run(method: str, shift: Shift, seed: int = 0, source_model: AdaptNet | None 
     settings = {**DEFAULTS, **RECIPES[method], **overrides}
     info: dict[str, Any] = {}
     seed_everything(seed)
-    model = AdaptNet(len(shift.source.classes))
+    model = AdaptNet(len(shift.source.classes), norm=norm)
     mon = {"target_test": shift.target_test} if monitor else None
     if method == "oracle":
         history = adapt(model, shift.target, None, shift.target_val, method="source-only", seed=seed,

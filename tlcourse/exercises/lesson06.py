@@ -96,3 +96,97 @@ def _(seed, domain_loss):
     big = torch.full((4,), 20.0)
     return {"loss": loss, "gradient": grad, "perfect discriminator": domain_loss(-big, big),
             "chance": domain_loss(torch.zeros(5), torch.zeros(2))}
+
+
+# ---- Exercise 4: the DANN training step, assembled from the three parts above -----------------------------
+
+def _setup(seed: int, n_source: int = 8, n_target: int = 6):
+    """A fresh AdaptNet, a small discriminator, one SGD optimiser over both, and random batches, from ``seed``."""
+    from tlcourse.adapt import AdaptNet, DomainDiscriminator
+
+    torch.manual_seed(seed)
+    model = AdaptNet(10)
+    discriminator = DomainDiscriminator(model.feature_dim, hidden=32)
+    optimizer = torch.optim.SGD([*model.parameters(), *discriminator.parameters()], lr=0.05, momentum=0.9)
+    g = torch.Generator().manual_seed(seed)
+    x_s, x_t = torch.rand(n_source, 1, 28, 28, generator=g), torch.rand(n_target, 1, 28, 28, generator=g)
+    y_s = torch.randint(0, 10, (n_source,), generator=g)
+    return model, discriminator, optimizer, x_s, y_s, x_t
+
+
+def _library_step(weight_of=None):
+    """The step of ``tlcourse.adapt.adapt`` for DANN, built from the library's parts; ``weight_of(p, trade_off)``
+    replaces the reversal weight (to recognise typical mistakes)."""
+    import torch.nn.functional as F
+
+    from tlcourse.adapt import DomainAdversarialLoss, dann_lambda
+    from tlcourse.adapt.loop import source_and_target_features
+
+    weight_of = weight_of or (lambda p, trade_off: trade_off * dann_lambda(p))
+
+    def step(model, discriminator, optimizer, x_s, y_s, x_t, p, trade_off=0.3):
+        f_s, f_t = source_and_target_features(model, x_s, x_t)
+        loss_y = F.cross_entropy(model.head(f_s), y_s)
+        loss_d = DomainAdversarialLoss(discriminator)(f_s, f_t, weight_of(p, trade_off))
+        optimizer.zero_grad()
+        (loss_y + loss_d).backward()
+        optimizer.step()
+        return loss_y.item(), loss_d.item()
+    return step
+
+
+def _steps(seed: int, dann_step, ps=(0.1, 0.25), trade_off: float = 0.3) -> dict:
+    """Two steps of ``dann_step`` from a fresh setup; what they did to the losses and the parameters."""
+    model, disc, opt, x_s, y_s, x_t = _setup(seed)
+    before = {"features": model.features.conv1.weight.detach().clone(),
+              "head": model.head.fc3.bias.detach().clone(), "discriminator": disc[-1].weight.detach().clone()}
+    losses = [dann_step(model, disc, opt, x_s, y_s, x_t, p, trade_off) for p in ps]
+    after = {"features": model.features.conv1.weight, "head": model.head.fc3.bias, "discriminator": disc[-1].weight}
+    out = {"losses": [[float(v) for v in pair] for pair in losses]}
+    out.update({f"{k} moved": (after[k].detach() - before[k]).flatten() for k in before})
+    return out
+
+
+@exercise("lesson06.dann-step", hint="f_s, f_t are given; loss_y = cross-entropy of model.head(f_s); the "
+          "discriminator reads grad_reverse(torch.cat([f_s, f_t]), trade_off * dann_lambda(p)); loss_d = "
+          "domain_loss of its logits split back into source and target; then zero_grad, backward of the sum, step; "
+          "return both losses as floats.")
+def _dann_step(dann_step) -> None:
+    from tlcourse.adapt import dann_lambda
+
+    got = _steps(0, dann_step)
+    assert isinstance(got["losses"][0], list) and len(got["losses"][0]) == 2, \
+        "return the two losses, (label loss, domain loss)"
+    want = _steps(0, _library_step())
+    (ly, ld), (wy, wd) = got["losses"][0], want["losses"][0]  # the first step's losses: before any update
+    assert math.isclose(ly, wy, rel_tol=1e-4, abs_tol=1e-6), (
+        f"the label loss should be {wy:.4f}, got {ly:.4f}: cross-entropy of model.head(f_s) and y_s")
+    assert math.isclose(ld, wd, rel_tol=1e-4, abs_tol=1e-6), (
+        f"the domain loss should be {wd:.4f}, got {ld:.4f}: domain_loss of the discriminator's logits on "
+        "the source features, then on the target features (one discriminator call on torch.cat([f_s, f_t]))")
+    close = lambda a, b: torch.allclose(a, b, rtol=1e-4, atol=1e-6)
+    assert not torch.equal(got["head moved"], torch.zeros_like(got["head moved"])), \
+        "the parameters did not move: call optimizer.step() (after backward)"
+    if not close(got["features moved"], want["features moved"]):
+        mistakes = {"the features were pushed to *help* the discriminator: reverse the gradient (grad_reverse)":
+                    lambda p, t: -t * dann_lambda(p),
+                    "the reversal weight ignores the schedule: use trade_off * dann_lambda(p)": lambda p, t: t,
+                    "the reversal weight ignores trade_off: use trade_off * dann_lambda(p)":
+                    lambda p, t: dann_lambda(p)}
+        for message, weight in mistakes.items():
+            if close(got["features moved"], _steps(0, _library_step(weight))["features moved"]):
+                raise AssertionError(message)
+        raise AssertionError("the feature extractor did not move as one DANN step moves it (did you zero the "
+                             "gradients before backward, and take one step on loss_y + loss_d?)")
+    assert close(got["discriminator moved"], want["discriminator moved"]), \
+        "the discriminator did not learn as it should: it minimises the domain loss, at full rate"
+    assert close(got["head moved"], want["head moved"]), "the label head did not move as it should"
+    assert all(math.isclose(a, b, rel_tol=1e-4, abs_tol=1e-6) for a, b in zip(got["losses"][1], want["losses"][1])), \
+        "the second step's losses differ: zero the gradients at every step"
+
+
+@observe("lesson06.dann-step", rtol=1e-4, atol=1e-6)
+def _(seed, dann_step):
+    rng = random.Random(seed)
+    ps = (rng.uniform(0.02, 0.3), rng.uniform(0.02, 0.3))
+    return _steps(seed, dann_step, ps, trade_off=rng.uniform(0.2, 2.0))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 from tlcourse.grading.checks import exercise
@@ -34,19 +35,6 @@ def _mmd(mmd2_gaussian) -> None:
     assert abs(mmd2_gaussian(a, b, 1.0).item()) < 0.01, "two samples of one distribution should give ~0"
 
 
-@exercise("lesson07.coral", hint="C = (f - f.mean(0)).T @ (f - f.mean(0)) / (n - 1) for each domain; "
-          "loss = ((C_s - C_t) ** 2).sum() / (4 * d * d)")
-def _coral(coral) -> None:
-    g = torch.Generator().manual_seed(1)
-    fs, ft = torch.randn(20, 4, generator=g), 2 * torch.randn(15, 4, generator=g)
-    got = coral(fs, ft)
-    assert torch.is_tensor(got) and got.dim() == 0, "return a 0-d tensor"
-    cov = lambda f: (f - f.mean(0)).T @ (f - f.mean(0)) / (len(f) - 1)
-    want = ((cov(fs) - cov(ft)) ** 2).sum() / (4 * 16)
-    assert torch.isclose(got, want, rtol=1e-4), f"expected {want.item():.5f}, got {got.item():.5f}"
-    assert coral(fs, fs + 3.0).abs().item() < 1e-6, "a shifted copy has the same covariance: the loss should be 0"
-
-
 @exercise("lesson07.weights", hint="odds = p / (1 - p); multiply by n_source / n_target; "
           "clip with torch.clamp(max=clip); divide by the mean.")
 def _weights(weights_from_probs) -> None:
@@ -73,14 +61,6 @@ def _(seed, mmd2_gaussian):
     return {"two samples": mmd2_gaussian(x, y, sigma), "shifted further": mmd2_gaussian(x, y + 1, sigma)}
 
 
-@observe("lesson07.coral", rtol=1e-4, atol=1e-7)
-def _(seed, coral):
-    g = torch.Generator().manual_seed(seed)
-    d = int(torch.randint(2, 8, (1,), generator=g))
-    fs, ft = torch.randn(40, d, generator=g), torch.randn(30, d, generator=g) * 2.5
-    return {"two domains": coral(fs, ft), "a shifted copy": coral(fs, fs + 3.0)}
-
-
 @observe("lesson07.weights", rtol=1e-4, atol=1e-7)
 def _(seed, weights_from_probs):
     g = torch.Generator().manual_seed(seed)
@@ -89,3 +69,40 @@ def _(seed, weights_from_probs):
     return {"no clipping": weights_from_probs(p, n_source, n_target, 1e9),
             "clipped": weights_from_probs(p, n_source, n_target, 2.0),
             "all clipped": weights_from_probs(p, n_source, n_target, 1e-3)}
+
+
+# ---- Choose with evidence: is importance weighting worth trying on this pair of domains? ---------------------
+
+def _pairs(seed: int, n_source: int = 300, n_target: int = 200) -> list[tuple[torch.Tensor, torch.Tensor, bool]]:
+    """Pairs of feature samples drawn from ``seed``, each (source, target, overlapping?): two overlapping
+    (the target's mean moved by at most 0.3 standard deviations in all), two disjoint (moved by 3.5 to 5)."""
+    g = torch.Generator().manual_seed(seed)
+    pairs = []
+    for overlap in (True, False, True, False):
+        d = int(torch.randint(3, 9, (1,), generator=g))
+        direction = torch.randn(d, generator=g)
+        distance = float(torch.rand(1, generator=g)) * (0.3 if overlap else 1.5) + (0.0 if overlap else 3.5)
+        source = torch.randn(n_source, d, generator=g) * 2 + 1
+        target = torch.randn(n_target, d, generator=g) * 2 + 1 + 2 * distance * direction / direction.norm()
+        pairs.append((source, target, overlap))
+    order = torch.randperm(len(pairs), generator=g).tolist()
+    return [pairs[i] for i in order]
+
+
+@exercise("lesson07.choose", hint="w = importance_weights(f_source, f_target); the weights are worth using when "
+          "effective_sample_size(w) keeps a good part of len(f_source) (say a third or more); return a bool.")
+def _choose(worth_reweighting) -> None:
+    for source, target, overlap in _pairs(0):
+        got = worth_reweighting(source, target)
+        assert isinstance(got, (bool, np.bool_)), f"return True or False, got {type(got).__name__}"
+        if overlap:
+            assert got, ("on two overlapping samples (the target is a slightly moved copy of the source) "
+                         "importance weighting is worth trying: the weights keep most of the sample")
+        else:
+            assert not got, ("on two samples that barely overlap, a few source examples would carry all the "
+                             "weight: look at the effective sample size of the weights")
+
+
+@observe("lesson07.choose")
+def _(seed, worth_reweighting):
+    return {"decisions": [bool(worth_reweighting(s, t)) for s, t, _ in _pairs(seed)]}
