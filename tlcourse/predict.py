@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 
 from tlcourse import progress
+from tlcourse.i18n import tr
 
 UNSET = (None, "", "?")
 
@@ -39,31 +40,32 @@ class Question:
     def _key(self, choice: object) -> str:
         key = str(choice).strip().lower().strip("()")
         if key not in self.options:
-            raise ValueError(f"{self.id}: {choice!r} is not one of the options "
-                             f"{', '.join(repr(k) for k in self.options)}")
+            raise ValueError(tr("{id}: {choice} is not one of the options {options}", id=self.id,
+                                choice=repr(choice), options=", ".join(repr(k) for k in self.options)))
         return key
 
     def predict(self, choice: object) -> None:
         """Record the learner's prediction; an unknown letter is refused with the valid ones."""
         if choice in UNSET:
             self.choice = None
-            print(f"No prediction yet: write one of {', '.join(repr(k) for k in self.options)} "
-                  f"before you run the experiment.")
+            print(tr("No prediction yet: write one of {options} before you run the experiment.",
+                     options=", ".join(repr(k) for k in self.options)))
             return
         self.choice = self._key(choice)
-        print(f"Noted: you predict ({self.choice}) {self.options[self.choice]}")
+        print(tr("Noted: you predict ({key}) {text}", key=self.choice, text=self.options[self.choice]))
 
     def reveal(self, truth: str, because: str = "") -> bool:
         """Print what the run showed beside the prediction; True when they agree."""
         truth = self._key(truth)
         right = self.choice == truth
-        print(f"The run says ({truth}) {self.options[truth]}.")
+        print(tr("The run says ({key}) {text}.", key=truth, text=self.options[truth]))
         if self.choice is None:
-            print("You made no prediction: next time commit to one first, it is what makes the result stick.")
+            print(tr("You made no prediction: next time commit to one first, it is what makes the result stick."))
         elif right:
-            print("You predicted it.")
+            print(tr("You predicted it."))
         else:
-            print(f"You predicted ({self.choice}) {self.options[self.choice]}: worth a second look at why not.")
+            print(tr("You predicted ({key}) {text}: worth a second look at why not.", key=self.choice,
+                     text=self.options[self.choice]))
         if because:
             print(because)
         if self.choice is not None:

@@ -151,4 +151,13 @@ MESSAGES: dict[str, str] = {
     "the instructor's solution.":
         "试过仍卡住？在终端运行 `tlcourse solution {id}`（或在单元格中运行 `!tlcourse solution {id}`）"
         "即可查看教师的参考答案。",
+    "{id}: {choice} is not one of the options {options}": "{id}：{choice} 不是选项之一，可选：{options}",
+    "No prediction yet: write one of {options} before you run the experiment.":
+        "还没有预测：运行实验之前，先写下 {options} 中的一个。",
+    "Noted: you predict ({key}) {text}": "已记下：你预测 ({key}) {text}",
+    "The run says ({key}) {text}.": "实验结果是 ({key}) {text}。",
+    "You made no prediction: next time commit to one first, it is what makes the result stick.":
+        "你没有做预测：下次先写下一个，结果才会让你记得住。",
+    "You predicted it.": "你预测对了。",
+    "You predicted ({key}) {text}: worth a second look at why not.": "你预测的是 ({key}) {text}：值得再想想为什么不是。",
 }
