@@ -211,3 +211,14 @@ def test_make_lab_opens_the_workspace_as_learner_and_notebooks_as_instructor_wit
     instructor = _make_lab("MODE=instructor", uid=1000, tmp_path=tmp_path)
     assert "--notebook-dir=notebooks" in instructor and "JUPYTER_CONFIG_PATH" not in instructor
     assert "use MODE=learner" in _make_lab("MODE=teacher", uid=1000, tmp_path=tmp_path)
+
+
+def test_under_the_chinese_setting_the_workspace_command_syncs_the_chinese_lessons(tmp_path, monkeypatch, capsys):
+    """`tlcourse workspace` typed in the Chinese lab (TLCOURSE_LANG=zh) brings the Chinese lessons, not the English."""
+    from tlcourse.cli import main as cli_main
+
+    monkeypatch.setenv("TLCOURSE_LANG", "zh")
+    assert cli_main(["workspace", "--dir", str(tmp_path / "ws")]) == 0
+    got = sorted(p.name for p in (tmp_path / "ws").glob("*.ipynb"))
+    assert got == sorted(p.name for p in (workspace.COURSE_NOTEBOOKS / "zh").glob("*.ipynb")), got
+    assert all(nbformat.read(tmp_path / "ws" / name, as_version=4).metadata["tlcourse"]["lang"] == "zh" for name in got)

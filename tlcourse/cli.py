@@ -53,16 +53,19 @@ def _grade(args: argparse.Namespace) -> int:
 def _workspace(args: argparse.Namespace) -> int:
     from tlcourse import workspace
 
+    from tlcourse.i18n import language
+
     folder = args.dir or workspace.find_workspace() or workspace.workspace_dir()
+    source = args.source or (COURSE_NOTEBOOKS / "zh" if language() == "zh" else COURSE_NOTEBOOKS)
     try:
-        done = workspace.sync(folder, args.source)
+        done = workspace.sync(folder, source)
     except (FileNotFoundError, ValueError) as err:
         print(err.args[0], file=sys.stderr)
         return 1
     workspace.jupyter_config(folder)
     for line in done:
         print(line)
-    lessons = len(workspace.lessons(args.source))
+    lessons = len(workspace.lessons(source))
     print(f"your workspace: {folder} ({lessons} lessons{'' if done else ', up to date'})")
     return 0
 
@@ -136,7 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("workspace", help="make or update your workspace: your own copies of the lessons "
                        "(new lessons added, a changed lesson put beside your copy, never over it)")
     p.add_argument("--dir", **mine)
-    p.add_argument("--source", **course)
+    p.add_argument("--source", type=Path, default=None,
+                   help="the course's notebooks (default: notebooks/, or notebooks/zh/ when TLCOURSE_LANG=zh)")
     p.set_defaults(func=_workspace)
 
     p = sub.add_parser("solution", help="print the instructor's solution of an exercise (after you tried)")
