@@ -102,25 +102,27 @@ def plot(curves: dict[str, list[float]], ax=None, title: str = ""):
     """Both learning curves, each of the three benefits marked and labelled with its numbers."""
     import matplotlib.pyplot as plt
 
+    from tlcourse.i18n import tr
+
     ax = ax if ax is not None else plt.subplots(figsize=(8, 4.5))[1]
     b = {name: benefits(curves[name]) for name in NETWORKS}
     colors = {"pretrained": "tab:blue", "scratch": "tab:orange"}
     for name in NETWORKS:
         ax.plot(range(len(curves[name])), curves[name], marker="o", ms=3, color=colors[name],
-                label=f"{name} network")
+                label=tr("{name} network", name=name))
     last, k = len(curves["scratch"]) - 1, SLOPE_EPOCHS
     # 1. start: the gap at epoch 0
     ax.annotate("", xy=(0, b["pretrained"]["start"]), xytext=(0, b["scratch"]["start"]),
                 arrowprops=dict(arrowstyle="<->", color="black"))
     ax.text(0.4, (b["pretrained"]["start"] + b["scratch"]["start"]) / 2,
-            f"1. higher start\n{b['scratch']['start']:.0%} -> {b['pretrained']['start']:.0%}", va="center")
+            tr("1. higher start") + f"\n{b['scratch']['start']:.0%} -> {b['pretrained']['start']:.0%}", va="center")
     # 2. slope: the early gain per epoch, a straight segment over the first k epochs
     for name in NETWORKS:
         s = b[name]
         ax.plot([0, k], [s["start"], s["start"] + k * s["slope"]], color=colors[name], lw=4, alpha=0.35)
     mid = b["pretrained"]["start"] + k / 2 * b["pretrained"]["slope"]
-    ax.annotate(f"2. steeper slope, epochs 0-{k}:\n{100 * b['scratch']['slope']:+.1f} -> "
-                f"{100 * b['pretrained']['slope']:+.1f} points per epoch", xy=(k / 2, mid), xytext=(7, 0.25),
+    ax.annotate(tr("2. steeper slope, epochs 0-{k}:", k=k) + f"\n{100 * b['scratch']['slope']:+.1f} -> "
+                f"{100 * b['pretrained']['slope']:+.1f} " + tr("points per epoch"), xy=(k / 2, mid), xytext=(7, 0.25),
                 va="top", arrowprops=dict(arrowstyle="->", color="gray"))
     # 3. asymptote: the mean of the last epochs
     for name in NETWORKS:
@@ -128,10 +130,10 @@ def plot(curves: dict[str, list[float]], ax=None, title: str = ""):
     ax.annotate("", xy=(last + 0.5, b["pretrained"]["asymptote"]), xytext=(last + 0.5, b["scratch"]["asymptote"]),
                 arrowprops=dict(arrowstyle="<->", color="black"))
     ax.text(last - 0.5, min(b[n]["asymptote"] for n in NETWORKS) - 0.12,
-            f"3. higher asymptote (last {TAIL} epochs)\n{b['scratch']['asymptote']:.0%} -> "
+            tr("3. higher asymptote (last {n} epochs)", n=TAIL) + f"\n{b['scratch']['asymptote']:.0%} -> "
             f"{b['pretrained']['asymptote']:.0%}", ha="right", va="top")
-    ax.set(xlabel="epoch (0 = before any target training)", ylabel="test accuracy", ylim=(0, 1.02),
-           xlim=(-0.5, last + 1.5), title=title or "Pretrained vs scratch, learning curves")
+    ax.set(xlabel=tr("epoch (0 = before any target training)"), ylabel=tr("test accuracy"), ylim=(0, 1.02),
+           xlim=(-0.5, last + 1.5), title=title or tr("Pretrained vs scratch, learning curves"))
     ax.legend(loc="lower right")
     return ax
 

@@ -160,4 +160,12 @@ MESSAGES: dict[str, str] = {
         "你没有做预测：下次先写下一个，结果才会让你记得住。",
     "You predicted it.": "你预测对了。",
     "You predicted ({key}) {text}: worth a second look at why not.": "你预测的是 ({key}) {text}：值得再想想为什么不是。",
+    "{name} network": "{name} 网络",
+    "1. higher start": "1. 起点更高",
+    "2. steeper slope, epochs 0-{k}:": "2. 斜率更陡，第 0-{k} 轮：",
+    "points per epoch": "个百分点/轮",
+    "3. higher asymptote (last {n} epochs)": "3. 渐近线更高（最后 {n} 轮）",
+    "epoch (0 = before any target training)": "训练轮数（0 = 尚未在目标域上训练）",
+    "test accuracy": "测试准确率",
+    "Pretrained vs scratch, learning curves": "预训练与从零训练的学习曲线",
 }
