@@ -9,13 +9,12 @@ chromium or Python Playwright is missing.
 """
 from __future__ import annotations
 
-import contextlib
 import shutil
 from pathlib import Path
 
 import pytest
 
-from lab_driver import CHROMIUM, Lab, LabServer, launch_browser
+from lab_driver import CHROMIUM, LabServer, lab_in_browser
 from broken_notebooks import NAME as FAULTS, write_broken_notebooks
 
 REPO = Path(__file__).resolve().parents[2]
@@ -49,7 +48,7 @@ def served(tmp_path_factory) -> Path:
 def lab(playwright_api, served, tmp_path_factory):
     work = tmp_path_factory.mktemp("jupyterlab")
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
-    with _lab_in_browser(playwright_api, LabServer(served, work), work, "jupyterlab.log") as driver:
+    with lab_in_browser(playwright_api, LabServer(served, work), work, "jupyterlab.log", ARTIFACTS) as driver:
         yield driver
 
 
@@ -62,27 +61,10 @@ def learner_lab(playwright_api, tmp_path_factory):
     work, ws = tmp_path_factory.mktemp("learner-lab"), tmp_path_factory.mktemp("workspace")
     workspace.sync(ws)
     server = LabServer(ws, work, env={"JUPYTER_CONFIG_PATH": str(workspace.jupyter_config(ws))})
-    with _lab_in_browser(playwright_api, server, work, "learner-jupyterlab.log") as driver:
+    with lab_in_browser(playwright_api, server, work, "learner-jupyterlab.log", ARTIFACTS) as driver:
         yield driver, ws
 
 
-@contextlib.contextmanager
-def _lab_in_browser(playwright_api, server: LabServer, work: Path, log_name: str):
-    """``server`` started and opened in a fresh chromium profile; its log kept in the artifacts as ``log_name``."""
-    server.start()
-    context = None
-    try:
-        context = launch_browser(playwright_api, work / "chromium-profile")
-        driver = Lab(context.new_page(), server, ARTIFACTS)
-        driver.open_lab()
-        yield driver
-    finally:
-        if context is not None:
-            context.close()
-        server.stop()
-        if (work / "jupyterlab.log").exists():
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            shutil.copy(work / "jupyterlab.log", ARTIFACTS / log_name)
 
 
 @pytest.fixture(scope="session")

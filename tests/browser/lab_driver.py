@@ -10,6 +10,7 @@ Kept free of pytest so the test of the test can run the very same checks on brok
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -491,3 +492,24 @@ class Lab:
             self.fail(f"{shot}-table", f"the new run's row should show the plan {plan}; it reads {last_row!r}")
         self.screenshot(f"{shot}-after")
         return {"message": message.inner_text(), "last_row": last_row, "runs": runs + 1, "plan": plan, **seen}
+
+
+@contextlib.contextmanager
+def lab_in_browser(playwright_api, server: LabServer, work: Path, log_name: str, artifacts: Path,
+                   launch=None, driver=None):
+    """``server`` started and opened in a fresh chromium profile (``launch``, default ``launch_browser``) by a
+    driver (``driver``, default ``Lab``); its log kept in ``artifacts`` as ``log_name``."""
+    server.start()
+    context = None
+    try:
+        context = (launch or launch_browser)(playwright_api, work / "chromium-profile")
+        driver = (driver or Lab)(context.new_page(), server, artifacts)
+        driver.open_lab()
+        yield driver
+    finally:
+        if context is not None:
+            context.close()
+        server.stop()
+        if (work / "jupyterlab.log").exists():
+            artifacts.mkdir(parents=True, exist_ok=True)
+            shutil.copy(work / "jupyterlab.log", artifacts / log_name)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from lab_driver import CHROMIUM, CHROMIUM_ARGS, Lab, LabServer
+from lab_driver import CHROMIUM, CHROMIUM_ARGS, Lab, LabServer, lab_in_browser
 
 pytestmark = pytest.mark.browser
 
@@ -70,20 +70,10 @@ def zh_lab(playwright_api, tmp_path_factory):
     for glossary in ZH.glob("*.md"):
         shutil.copy(glossary, ws / glossary.name)
     config = workspace.jupyter_config(ws, lang="zh")
-    server = LabServer(ws, work, env={"JUPYTER_CONFIG_PATH": str(config), "TLCOURSE_LANG": "zh"}).start()
-    context = None
-    try:
-        context = launch_chinese_browser(playwright_api, work / "chromium-profile")
-        driver = ChineseLab(context.new_page(), server, ARTIFACTS)
-        driver.open_lab()
+    server = LabServer(ws, work, env={"JUPYTER_CONFIG_PATH": str(config), "TLCOURSE_LANG": "zh"})
+    with lab_in_browser(playwright_api, server, work, "zh-jupyterlab.log", ARTIFACTS,
+                        launch=launch_chinese_browser, driver=ChineseLab) as driver:
         yield driver
-    finally:
-        if context is not None:
-            context.close()
-        server.stop()
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        if server.log_path.exists():
-            shutil.copy(server.log_path, ARTIFACTS / "zh-jupyterlab.log")
 
 
 def code_index(lab: Lab, marker: str) -> int:
