@@ -17,7 +17,11 @@ from tlcourse.locales import zh
 
 PACKAGE = Path(i18n.__file__).resolve().parent
 # catalog entries looked up with a computed message (tr(f"{key} {what}"), tr(choice)) rather than a literal
-COMPUTED = {"train loss", "val loss", "train acc", "val acc"}
+COMPUTED = {"train loss", "val loss", "train acc", "val acc",
+            # stored.table headers: the keys of stored.summarize and of the lessons' stored rows
+            "n", "mean", "std", "min", "max", "ci95", "network", "optimizer", "strategy", "rate", "target", "layer",
+            "method", "budget",
+            "val_acc", "train_acc"}  # train.History.plot legend
 
 
 @pytest.fixture(autouse=True)
@@ -32,17 +36,22 @@ def placeholders(text: str) -> list[tuple[str, str, str | None]]:
 
 
 def translated_literals() -> dict[str, Path]:
-    """Every string literal passed as the message of ``tr(...)`` (or feedback's ``say(...)``) in tlcourse."""
+    """Every string literal passed as the message of ``tr(...)`` (or feedback's ``say(...)``) in tlcourse, and
+    every exercise's hint (``@exercise(..., hint="...")``: check(...) shows it through ``tr``)."""
     found = {}
     for path in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("tr", "say")
-                    and node.args):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+                continue
+            options = []
+            if node.func.id in ("tr", "say") and node.args:
                 first = node.args[0]
                 options = [first.body, first.orelse] if isinstance(first, ast.IfExp) else [first]
-                for arg in options:
-                    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-                        found[arg.value] = path
+            elif node.func.id == "exercise":
+                options = [k.value for k in node.keywords if k.arg == "hint"] + node.args[1:2]
+            for arg in options:
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and arg.value:
+                    found[arg.value] = path
     return found
 
 
@@ -106,10 +115,125 @@ def test_check_answers_in_chinese_under_the_chinese_setting(monkeypatch, capsys)
     assert "example.add：全部公开检查均已通过。" in capsys.readouterr().out
     with pytest.raises(CheckFailed, match="还没有完成"):
         check("example.add", stub)
-    with pytest.raises(CheckFailed, match="未通过：add\\(1, 2\\) should be 3.*\n   提示：Return a \\+ b."):
-        check("example.add", wrong)  # the exercise's own sentence and hint stay English until translated
+    with pytest.raises(CheckFailed, match="未通过：add\\(1, 2\\) 应该等于 3，得到的是 -1\n   提示：返回 a \\+ b。"):
+        check("example.add", wrong)  # the exercise's own sentence and hint are translated too
     with pytest.raises(CheckFailed, match="你的代码抛出了异常 ZeroDivisionError: boom"):
         check("example.add", crash)
+
+
+def test_a_failing_lesson_check_gives_its_message_and_hint_in_chinese(monkeypatch):
+    from tlcourse.grading.checks import CheckFailed, check
+
+    def as_tensor(logits, labels):  # the common slip: a tensor where a Python float is asked for
+        return (logits.argmax(1) == labels).float().mean()
+
+    def half(logits, labels):
+        return 0.5
+
+    with pytest.raises(CheckFailed) as english:
+        check("lesson00.accuracy", as_tensor)
+    assert str(english.value) == (
+        "lesson00.accuracy: return a Python float (use .item()), not Tensor\n   Hint: Take the argmax over the class "
+        "dimension (dim=1), compare with the labels, and average the matches as floats.")
+    monkeypatch.setenv(i18n.ENV, "zh")
+    with pytest.raises(CheckFailed) as chinese:
+        check("lesson00.accuracy", as_tensor)
+    assert str(chinese.value) == (
+        "lesson00.accuracy：未通过：请返回 Python 的 float（用 .item()），而不是 Tensor\n   "
+        "提示：在类别维度（dim=1）上取 argmax，与标签比较，再把比较结果转成浮点数求平均。")
+    with pytest.raises(CheckFailed, match="这 4 个预测中有 3 个正确，所以应为 0.75；得到的是 0.5000\n   提示：在类别维度"):
+        check("lesson00.accuracy", half)  # a message with a formatted number
+
+
+def test_every_registered_exercise_hint_is_in_the_chinese_catalog():
+    from tlcourse.grading import checks
+
+    parts = ["example"] + [p.stem for p in (PACKAGE / "exercises").glob("lesson*.py")]
+    for part in parts:
+        checks.import_home(f"{part}.x")
+    hinted = {ex.id: ex.hint for ex in checks._REGISTRY.values()  # other tests register exercises of their own
+              if ex.hint and ex.id.split(".")[0] in parts}
+    assert len(hinted) >= 25, sorted(hinted)  # the exercises of every lesson were loaded
+    assert not [key for key, hint in hinted.items() if hint not in zh.MESSAGES]
+
+
+def test_the_progress_report_speaks_chinese(tmp_path, monkeypatch):
+    from tlcourse import progress
+    from tlcourse.workspace import STATE, save_json
+
+    (tmp_path / STATE).mkdir()
+    save_json(tmp_path / STATE / progress.PROGRESS, {"lesson00.accuracy": {"passed": True, "at": "2026-01-01 10:00"},
+                                                     "lesson02.probe": {"passed": False, "at": "2026-01-01 10:05"}})
+    english = progress.report(tmp_path)
+    assert english.startswith(f"Your progress in {tmp_path.resolve()}\n"), english
+    assert "\u2705 passed (2026-01-01 10:00)" in english and "\u274c failed (2026-01-01 10:05)" in english
+    assert "\u00b7  not checked yet" in english and "exercises pass their public checks" in english
+    monkeypatch.setenv(i18n.ENV, "zh")
+    chinese = progress.report(tmp_path)
+    assert chinese.startswith(f"你在 {tmp_path.resolve()} 中的进度\n"), chinese
+    assert "\u2705 通过 (2026-01-01 10:00)" in chinese and "\u274c 未通过 (2026-01-01 10:05)" in chinese
+    assert "\u00b7  尚未检查" in chinese and "道练习中有 1 道通过了公开检查" in chinese
+    assert "lesson00.accuracy" in chinese  # exercise ids are never translated
+    assert "No workspace yet" not in progress.report(tmp_path / "nowhere") and "还没有工作区" in progress.report(
+        tmp_path / "nowhere")
+
+
+def test_plots_and_tables_of_the_library_are_labelled_in_chinese(monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from tlcourse import domains, shift, stored
+    from tlcourse.lr_finder import LRFinderResult
+    from tlcourse.train import History
+
+    finder = LRFinderResult(lrs=[1e-4, 1e-3, 1e-2, 1e-1], losses=[2.3, 2.0, 1.5, 4.0], smoothed=[2.3, 2.1, 1.7, 2.5],
+                            steepest_lr=1e-2, min_loss_lr=1e-2)
+    history = History(rows=[{"epoch": 1, "train_acc": 0.5, "val_acc": 0.4}, {"epoch": 2, "train_acc": 0.7,
+                                                                            "val_acc": 0.6}])
+    summary = stored.summarize([{"target": "letters", "acc": 0.5}, {"target": "letters", "acc": 0.7}], "target", "acc")
+
+    def labels():
+        fig, (a, b) = plt.subplots(1, 2)
+        finder.plot(a)
+        history.plot(b)
+        out = (a.get_title(), a.get_xlabel(), a.get_ylabel(), [t.get_text() for t in a.get_legend().get_texts()],
+               b.get_xlabel(), b.get_ylabel())
+        plt.close(fig)
+        return out
+
+    title, x, y, legend, hx, hy = labels()
+    assert (title, x, y, hx, hy) == ("Learning-rate finder", "learning rate", "training loss", "epoch", "val acc")
+    assert legend[:3] == ["loss per batch", "smoothed loss", "minimum: 1.0e-02"]
+    english_table = stored.table(summary)
+    assert english_table.splitlines()[0].split() == ["target", "n", "mean", "std", "min", "max", "ci95"]
+    assert domains.available()["letters"].startswith("similar target")
+    monkeypatch.setenv(i18n.ENV, "zh")
+    title, x, y, legend, hx, hy = labels()
+    assert (title, x, y, hx, hy) == ("学习率查找器", "学习率", "训练损失", "轮次", "验证准确率")
+    assert legend[:3] == ["每批次的损失", "平滑后的损失", "最小值：1.0e-02"]
+    head, row = stored.table(summary).splitlines()
+    assert head.split() == ["目标域", "次数", "均值", "标准差", "最小值", "最大值", "95%半宽"]
+    assert i18n.display_width(head) == len(row)  # the Chinese headers stay aligned with their columns
+    assert domains.available()["letters"].startswith("相似的目标域")
+    measure = shift.ShiftMeasure("glyphs", "letters", 0.1234, 0.75, 100)
+    assert shift.format_table([measure]).splitlines()[0].split() == ["域对", "MMD^2", "领域分类准确率", "代理", "A", "距离"]
+
+
+def test_library_errors_are_reported_in_chinese(tmp_path, monkeypatch):
+    from tlcourse import domains, surgery, zoo
+    from tlcourse.models import CourseNet
+
+    with pytest.raises(ValueError, match="unknown domain 'nope'; available: glyphs, "):
+        domains.load("nope")
+    monkeypatch.setenv(i18n.ENV, "zh")
+    with pytest.raises(zoo.CheckpointError, match="课程检查点 .* 不存在。请用 `tlcourse pretrain` 重新生成"):
+        zoo.load_pretrained(tmp_path / "none.pt")
+    with pytest.raises(ValueError, match="未知的域 'nope'；可用的有：glyphs, "):
+        domains.load("nope")
+    with pytest.raises(KeyError, match="没有名为 'fc9' 的层；这个模型的层有："):
+        surgery.freeze_up_to(CourseNet(3), "fc9")
 
 
 def test_widgets_speak_chinese_and_keep_their_values(monkeypatch):

@@ -53,7 +53,7 @@ def _grade(args: argparse.Namespace) -> int:
 def _workspace(args: argparse.Namespace) -> int:
     from tlcourse import workspace
 
-    from tlcourse.i18n import language
+    from tlcourse.i18n import language, tr
 
     folder = args.dir or workspace.find_workspace() or workspace.workspace_dir()
     source = args.source or (COURSE_NOTEBOOKS / "zh" if language() == "zh" else COURSE_NOTEBOOKS)
@@ -66,7 +66,8 @@ def _workspace(args: argparse.Namespace) -> int:
     for line in done:
         print(line)
     lessons = len(workspace.lessons(source))
-    print(f"your workspace: {folder} ({lessons} lessons{'' if done else ', up to date'})")
+    print(tr("your workspace: {folder} ({lessons} lessons)" if done else
+             "your workspace: {folder} ({lessons} lessons, up to date)", folder=folder, lessons=lessons))
     return 0
 
 

@@ -37,6 +37,7 @@ import torch
 from torch import nn
 
 from tlcourse import domains, stored, surgery, zoo
+from tlcourse.i18n import pad, tr
 from tlcourse.models import CourseNet, count_parameters, layer_names
 from tlcourse.runtime import progress, seed_everything
 from tlcourse.train import evaluate, fit
@@ -132,7 +133,7 @@ def compare(targets: Iterable[str], sizes: Iterable[int], seeds: Iterable[int] =
     tests = {t: domains.load(t, "test", n_per_class=test_per_class) for t in names}
     vals = {t: domains.load(t, "val", n_per_class=val_per_class) if val_per_class else None for t in names}
     rows = []
-    for target, n, seed, strategy, lr in progress(jobs, desc="runs", enabled=show_progress):
+    for target, n, seed, strategy, lr in progress(jobs, desc=tr("runs"), enabled=show_progress):
         rows.append(train_one(strategy, target, n, seed, steps=steps, lr=lr, pretrained=pretrained,
                               test=tests[target], val=vals[target]))
     return rows
@@ -175,7 +176,7 @@ def speed(seeds: Iterable[int], strategies: Iterable[str] = (STRATEGIES[2], STRA
     """Validation accuracy after every epoch (``SPEED``), one row per (strategy, seed, epoch)."""
     jobs = [(s, k) for s in seeds for k in strategies]
     rows = []
-    for seed, strategy in progress(jobs, desc="curves", enabled=show_progress):
+    for seed, strategy in progress(jobs, desc=tr("curves"), enabled=show_progress):
         curve = val_curve(strategy, SPEED["target"], SPEED["n_per_class"], seed=seed, epochs=SPEED["epochs"],
                           val_per_class=SPEED["val_per_class"])
         rows += [{"strategy": strategy, "seed": seed, "epoch": i + 1, "steps": steps, "val_acc": acc}
@@ -256,8 +257,8 @@ def plot_learning_curves(rows: list[dict], axes=None):
             pts = sorted((n, acc) for (t, n, s), acc in means.items() if t == target and s == strategy)
             if pts:
                 ax.plot(*zip(*pts), marker="o", label=strategy)
-        ax.set(xscale="log", title=f"target: {target}", xlabel="training images per class",
-               ylabel="test accuracy", ylim=(0, 1.02))
+        ax.set(xscale="log", title=tr("target: {target}", target=target), xlabel=tr("training images per class"),
+               ylabel=tr("test accuracy"), ylim=(0, 1.02))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     return axes
@@ -267,7 +268,7 @@ def table(rows: list[dict]) -> str:
     """A Markdown-like text table: mean test accuracy per strategy, by target and size."""
     means = mean_over_seeds(rows)
     keys = sorted({(t, n) for t, n, _ in means})
-    lines = [f"{'target':<10} {'n/class':>7}  " + "  ".join(f"{s:>17}" for s in STRATEGIES)]
+    lines = [f"{pad(tr('target'), 10, '<')} {pad(tr('n/class'), 7)}  " + "  ".join(f"{s:>17}" for s in STRATEGIES)]
     for target, n in keys:
         cells = [means.get((target, n, s)) for s in STRATEGIES]
         lines.append(f"{target:<10} {n:>7}  " + "  ".join(f"{c:>17.3f}" if c is not None else f"{'-':>17}"
@@ -287,7 +288,7 @@ def interval_table(rows: list[dict], key: str = "test_acc") -> str:
     """Mean ± 95% half-width over seeds per strategy, by target and size (``nan`` with one seed)."""
     ci = intervals(rows, key)
     strategies = [s for s in (*STRATEGIES, *CUTS) if any(k[2] == s for k in ci)]
-    lines = [f"{'target':<8} {'n/class':>7}  " + "  ".join(f"{s:>24}" for s in strategies)]
+    lines = [f"{pad(tr('target'), 8, '<')} {pad(tr('n/class'), 7)}  " + "  ".join(f"{s:>24}" for s in strategies)]
     for target, n in sorted({(t, n) for t, n, _ in ci}):
         cells = [f"{ci[(target, n, s)][0]:.3f} ± {ci[(target, n, s)][1]:.3f}" if (target, n, s) in ci else "-"
                  for s in strategies]

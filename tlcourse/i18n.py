@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import unicodedata
 from typing import Any, Mapping
 
 ENV = "TLCOURSE_LANG"
@@ -60,6 +61,18 @@ def tr(message: str, lang: str | None = None, /, **fields: Any) -> str:
     catalog lacks stays English."""
     text = catalog(normalize(lang) or language()).get(message, message)
     return text.format(**fields) if fields else text
+
+
+def display_width(text: str) -> int:
+    """The columns ``text`` takes in a monospaced font: a Chinese character takes two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def pad(text: str, width: int, align: str = ">") -> str:
+    """``text`` padded with spaces to ``width`` columns (``">"`` right-aligned, ``"<"`` left), like
+    ``f"{text:>{width}}"`` but counting a Chinese character as two columns, so that tables stay aligned."""
+    fill = " " * max(0, width - display_width(text))
+    return fill + text if align == ">" else text + fill
 
 
 def notebook_language(nb: Mapping[str, Any]) -> str:

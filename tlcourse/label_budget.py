@@ -32,6 +32,7 @@ from .adapt.experiment import DEFAULTS, MAIN_SHIFT, RECIPES, Shift, load_shift
 from .adapt.experiment import run as run_method
 from .adapt.loop import accuracy, adapt
 from .adapt.net import AdaptNet
+from .i18n import tr
 from .runtime import seed_everything
 
 NAME = "label_budget"
@@ -203,13 +204,15 @@ def verdicts(rows: Iterable[dict], small: int = 5) -> list[str]:
         if not {method, "dann"} <= methods:
             continue
         b, be = first_budget(rows, method, "dann"), first_budget(rows, method, "dann", every_seed=True)
+        label = tr(LABELS[method])
         if b is None:
-            sentence = f"{LABELS[method]} does not beat DANN on average from any budget on (up to {top} per class)."
+            sentence = tr("{label} does not beat DANN on average from any budget on (up to {top} per class).",
+                          label=label, top=top)
         else:
-            images = "image" if b == 1 else "images"
-            sentence = f"{LABELS[method]} beats DANN on average from {b} labelled {images} per class on, " + (
-                f"and on every one of the {seeds} seeds from {be} on." if be is not None else
-                f"but not on every one of the {seeds} seeds from any budget on.")
+            sentence = tr("{label} beats DANN on average from {b} labelled image per class on, " if b == 1 else
+                          "{label} beats DANN on average from {b} labelled images per class on, ", label=label, b=b) + (
+                tr("and on every one of the {seeds} seeds from {be} on.", seeds=seeds, be=be) if be is not None else
+                tr("but not on every one of the {seeds} seeds from any budget on.", seeds=seeds))
         out.append(sentence[0].upper() + sentence[1:])
     for a, b in (("dann+labels", "fine-tune"), ("dann+labels", "source+labels"), ("dann+labels", "dann")):
         if not {a, b} <= methods:
@@ -220,10 +223,11 @@ def verdicts(rows: Iterable[dict], small: int = 5) -> list[str]:
         wins, n = sum(d["wins"] for d in diffs), sum(d["n"] for d in diffs)
         always = all(d["mean"] > 0 for d in diffs)
         never = all(d["mean"] <= 0 for d in diffs)
-        verdict = "beats" if always else "does not beat" if never else "beats only at some budgets"
+        verdict = tr("beats") if always else tr("does not beat") if never else tr("beats only at some budgets")
         per = ", ".join(f"{d['budget']}: {d['mean']:+.1%}" for d in diffs)
-        out.append(f"DANN + labels {verdict} {LABELS[b]} on average at the small budgets (per class: {per}); it "
-                   f"wins {wins} of {n} seed-budget pairs.")
+        out.append(tr("DANN + labels {verdict} {label} on average at the small budgets (per class: {per}); it "
+                      "wins {wins} of {n} seed-budget pairs.", verdict=verdict, label=tr(LABELS[b]), per=per,
+                      wins=wins, n=n))
     return out
 
 
@@ -247,22 +251,22 @@ def plot(rows: Iterable[dict], live: Iterable[dict] = (), ax=None, title: str = 
         if method == "dann":
             mean, h = group[0]["mean"], half[0]
             ax.axhspan(mean - h, mean + h, color=colors[method], alpha=0.15)
-            ax.axhline(mean, color=colors[method], label=LABELS[method])
+            ax.axhline(mean, color=colors[method], label=tr(LABELS[method]))
             continue
         ax.errorbar([pos[g["budget"]] for g in group], [g["mean"] for g in group], yerr=half, marker="o",
-                    capsize=3, color=colors[method], label=LABELS[method])
+                    capsize=3, color=colors[method], label=tr(LABELS[method]))
     for method in METHODS:
         mine = [r for r in live if r["method"] == method]
         if mine:
             ax.scatter([pos[r["budget"]] for r in mine], [r["target_acc"] for r in mine], s=60,
                        facecolors="none", edgecolors=colors[method], zorder=3)
     if live:
-        ax.scatter([], [], s=60, facecolors="none", edgecolors="k", label="this lesson's run")
+        ax.scatter([], [], s=60, facecolors="none", edgecolors="k", label=tr("this lesson's run"))
     ax.set_xticks(range(len(budgets)), [str(b) for b in budgets])
     low, high = ax.get_ylim()
     ax.set_ylim(low, min(high, 1.005))  # a 3-seed t-interval can reach past 100%
-    ax.set(xlabel="labelled target images per class", ylabel="target test accuracy",
-           title=title or f"The label budget (mean of {seeds} seeds, 95% intervals)")
+    ax.set(xlabel=tr("labelled target images per class"), ylabel=tr("target test accuracy"),
+           title=title or tr("The label budget (mean of {seeds} seeds, 95% intervals)", seeds=seeds))
     ax.legend(fontsize=8, loc="lower right")
     return ax
 

@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from tlcourse.i18n import tr
 from tlcourse.models import layer_names
 from tlcourse.runtime import get_device
 from tlcourse.train import Data, FeatureCache, as_tensors, frozen_features, make_optimizer, split_frozen, train_epochs
@@ -56,19 +57,22 @@ class LRFinderResult:
         """The suggested learning rate for the chosen ``method``."""
         return self.steepest_lr if self.method == "steepest" else self.min_loss_lr / 10
 
-    def plot(self, ax=None, title: str = "Learning-rate finder"):
-        """Raw and smoothed loss against the learning rate (log scale), with the suggestions marked."""
+    def plot(self, ax=None, title: str | None = None):
+        """Raw and smoothed loss against the learning rate (log scale), with the suggestions marked; ``title``
+        defaults to "Learning-rate finder" in the learner's language."""
         import matplotlib.pyplot as plt
 
         ax = ax or plt.gca()
-        ax.plot(self.lrs, self.losses, color="0.75", lw=1, label="loss per batch")
-        ax.plot(self.lrs, self.smoothed, color="C0", lw=2, label="smoothed loss")
-        ax.plot([self.min_loss_lr], [min(self.smoothed)], "v", color="k", label=f"minimum: {self.min_loss_lr:.1e}")
-        for lr, name, color in [(self.steepest_lr, "steepest descent", "C2"),
-                                (self.min_loss_lr / 10, "min / 10", "C3")]:
+        ax.plot(self.lrs, self.losses, color="0.75", lw=1, label=tr("loss per batch"))
+        ax.plot(self.lrs, self.smoothed, color="C0", lw=2, label=tr("smoothed loss"))
+        ax.plot([self.min_loss_lr], [min(self.smoothed)], "v", color="k",
+                label=tr("minimum: {lr:.1e}", lr=self.min_loss_lr))
+        for lr, name, color in [(self.steepest_lr, tr("steepest descent"), "C2"),
+                                (self.min_loss_lr / 10, tr("min / 10"), "C3")]:
             ax.axvline(lr, color=color, ls="--", lw=1.2, label=f"{name}: {lr:.1e}")
         top = max(self.smoothed[0], min(self.smoothed)) * 1.6
-        ax.set(xscale="log", xlabel="learning rate", ylabel="training loss", title=title,
+        ax.set(xscale="log", xlabel=tr("learning rate"), ylabel=tr("training loss"),
+               title=tr("Learning-rate finder") if title is None else title,
                ylim=(min(self.losses) * 0.9, top))
         ax.legend(fontsize="small")
         return ax

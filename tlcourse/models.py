@@ -13,6 +13,8 @@ from collections import OrderedDict
 
 from torch import nn
 
+from tlcourse.i18n import tr
+
 #: The six layers that carry weights, bottom to top. Widgets and surgery use these names.
 LAYERS: tuple[str, ...] = ("conv1", "conv2", "conv3", "fc1", "fc2", "fc3")
 
@@ -58,7 +60,7 @@ def block_end(model: nn.Sequential, layer: str) -> int:
     """Index just past ``layer`` and the parameter-free modules (ReLU, pool, ...) that follow it."""
     names = [n for n, _ in model.named_children()]
     if layer not in names:
-        raise KeyError(f"no layer {layer!r}; this model has {layer_names(model)}")
+        raise KeyError(tr("no layer {layer!r}; this model has {names}", layer=layer, names=layer_names(model)))
     weighted = set(layer_names(model))
     end = names.index(layer) + 1
     while end < len(names) and names[end] not in weighted and names[end] != "flatten":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from tlcourse.i18n import tr
 from tlcourse.workspace import COURSE_NOTEBOOKS, STATE, find_workspace, load_json, save_json, workspace_dir
 
 PROGRESS = "progress.json"
@@ -42,8 +43,8 @@ def report(workspace: Path | None = None, source: Path = COURSE_NOTEBOOKS) -> st
     workspace = Path(workspace or find_workspace() or workspace_dir()).resolve()
     done = load_json(workspace / STATE / PROGRESS)
     exercises = course_exercises(source)
-    lines = [f"Your progress in {workspace}" if (workspace / STATE).is_dir()
-             else f"No workspace yet at {workspace}: `make lab` makes it on its first run."]
+    lines = [tr("Your progress in {workspace}" if (workspace / STATE).is_dir()
+                else "No workspace yet at {workspace}: `make lab` makes it on its first run.", workspace=workspace)]
     passed, points, total = 0, 0.0, 0.0
     notebook = None
     for ex in exercises:
@@ -52,13 +53,14 @@ def report(workspace: Path | None = None, source: Path = COURSE_NOTEBOOKS) -> st
             lines.append(f"\n{notebook.stem}")
         last = done.get(ex.id)
         if last is None:
-            mark = "\u00b7  not checked yet"
+            mark = "\u00b7  " + tr("not checked yet")
         else:
-            mark = ("\u2705 passed" if last["passed"] else "\u274c failed") + f" ({last['at']})"
+            mark = ("\u2705 " + tr("passed") if last["passed"] else "\u274c " + tr("failed")) + f" ({last['at']})"
         lines.append(f"  {ex.id:<36} {mark}")
         if last and last["passed"]:
             passed, points = passed + 1, points + ex.points
         total += ex.points
-    lines.append(f"\n{passed} of {len(exercises)} exercises pass their public checks "
-                 f"({points:g} of {total:g} points; your instructor's hidden tests decide the grade).")
+    lines.append("\n" + tr("{passed} of {n} exercises pass their public checks ({points:g} of {total:g} points; "
+                            "your instructor's hidden tests decide the grade).", passed=passed, n=len(exercises),
+                            points=points, total=total))
     return "\n".join(lines)

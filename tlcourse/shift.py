@@ -28,6 +28,7 @@ from torch import Tensor, nn
 
 from tlcourse.discrepancy import mmd2
 from tlcourse.domains import DomainData
+from tlcourse.i18n import display_width, pad, tr
 
 Sample = Any  # a DomainData, a domain name (str), or a tensor of images (N, 1, 28, 28) or features (N, d)
 
@@ -152,10 +153,12 @@ def rank_pairs(pairs: Sequence[tuple[Sample, Sample]], model: nn.Module | None =
 
 def format_table(rows: Sequence[ShiftMeasure]) -> str:
     """A plain-text table of measured pairs, numbers rounded."""
-    width = max([len(f"{r.source} -> {r.target}") for r in rows] + [4])
-    lines = [f"{'pair':<{width}}  {'MMD^2':>6}  {'domain acc':>10}  {'proxy A-dist':>12}"]
-    lines += [f"{r.source + ' -> ' + r.target:<{width}}  {r.mmd:6.3f}  {r.domain_acc:10.3f}  {r.a_distance:12.2f}"
-              for r in rows]
+    heads = [tr("pair"), "MMD^2", tr("domain acc"), tr("proxy A-dist")]  # in the learner's language
+    width = max([len(f"{r.source} -> {r.target}") for r in rows] + [display_width(heads[0])])
+    w = [width] + [max(n, display_width(h)) for n, h in zip((6, 10, 12), heads[1:])]
+    lines = ["  ".join([pad(heads[0], width, "<")] + [pad(h, n) for h, n in zip(heads[1:], w[1:])])]
+    lines += [f"{r.source + ' -> ' + r.target:<{width}}  {r.mmd:{w[1]}.3f}  {r.domain_acc:{w[2]}.3f}  "
+              f"{r.a_distance:{w[3]}.2f}" for r in rows]
     return "\n".join(lines)
 
 

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from tlcourse.i18n import tr
 from tlcourse.workspace import COURSE_NOTEBOOKS, lessons
 
 OFF = {"off", "0", "false", "no"}
@@ -49,21 +50,23 @@ def course_exercises(source: Path = COURSE_NOTEBOOKS) -> list[CourseExercise]:
 def solution(exercise_id: str, source: Path = COURSE_NOTEBOOKS) -> str:
     """The instructor's solution cells of ``exercise_id``, as text to print."""
     if not enabled():
-        raise PermissionError("solutions are switched off for this class (TLCOURSE_SOLUTIONS=off): "
-                              "ask your instructor")
+        raise PermissionError(tr("solutions are switched off for this class (TLCOURSE_SOLUTIONS=off): "
+                                 "ask your instructor"))
     if not Path(source).is_dir():
-        raise FileNotFoundError(f"the instructor's notebooks are not in this copy of the course ({source})")
+        raise FileNotFoundError(tr("the instructor's notebooks are not in this copy of the course ({source})",
+                                   source=source))
     from tlcourse.grading.spec import load_assignment
 
     exercises = {e.id: e for e in course_exercises(source)}
     if exercise_id not in exercises:
-        raise KeyError(f"no exercise {exercise_id!r}; the course has: {', '.join(exercises) or 'none'}")
+        raise KeyError(tr("no exercise {id!r}; the course has: {known}", id=exercise_id,
+                          known=", ".join(exercises) or tr("none")))
     ex = exercises[exercise_id]
     assignment = load_assignment(ex.notebook)
     cells = [assignment.cell(gid) for gid in assignment.solutions_of(ex.test_cell)]
-    parts = [f"# The instructor's solution of {exercise_id} ({ex.notebook.name}, cell {c.grade_id}):\n{c.source}"
-             for c in cells]
-    return "\n\n".join(parts) if parts else f"{exercise_id} has no solution cell (it is graded by hand)"
+    parts = ["# " + tr("The instructor's solution of {id} ({notebook}, cell {cell}):", id=exercise_id,
+                       notebook=ex.notebook.name, cell=c.grade_id) + f"\n{c.source}" for c in cells]
+    return "\n\n".join(parts) if parts else tr("{id} has no solution cell (it is graded by hand)", id=exercise_id)
 
 
 def offer(exercise_id: str) -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tlcourse.i18n import display_width, pad, tr
 from tlcourse.runtime import DATA_DIR
 
 RESULTS_DIR = DATA_DIR / "results"
@@ -96,12 +97,13 @@ def summarize(rows: Iterable[dict], by: str | Sequence[str], value: str) -> list
 
 
 def table(summary: list[dict], digits: int = 3) -> str:
-    """A plain-text table of a :func:`summarize` result."""
+    """A plain-text table of a :func:`summarize` result (headers in the learner's language)."""
     if not summary:
-        return "(no rows)"
-    cols = list(summary[0])
-    cells = [[f"{r[c]:.{digits}f}" if isinstance(r[c], float) else str(r[c]) for c in cols] for r in summary]
-    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
-    lines = ["  ".join(c.rjust(w) for c, w in zip(cols, widths))]
-    lines += ["  ".join(x.rjust(w) for x, w in zip(row, widths)) for row in cells]
+        return tr("(no rows)")
+    keys = list(summary[0])
+    cols = [tr(c) for c in keys]
+    cells = [[f"{r[c]:.{digits}f}" if isinstance(r[c], float) else str(r[c]) for c in keys] for r in summary]
+    widths = [max(display_width(c), *(display_width(row[i]) for row in cells)) for i, c in enumerate(cols)]
+    lines = ["  ".join(pad(c, w) for c, w in zip(cols, widths))]
+    lines += ["  ".join(pad(x, w) for x, w in zip(row, widths)) for row in cells]
     return "\n".join(lines)

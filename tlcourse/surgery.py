@@ -19,6 +19,7 @@ from typing import Iterable
 import torch
 from torch import nn
 
+from tlcourse.i18n import tr
 from tlcourse.models import block_end, layer_names
 
 #: The "2:4:6" rule of thumb: tiny steps for generic bottom layers, bigger for the middle, large
@@ -37,7 +38,7 @@ def select_layers(model: nn.Module, layers: str | Iterable[str] | None) -> list[
     chosen = [n for n in names if any(n == w or n.startswith(w) for w in wanted)]
     unknown = [w for w in wanted if not any(n == w or n.startswith(w) for n in names)]
     if unknown:
-        raise KeyError(f"no layer named {unknown}; this model has {names}")
+        raise KeyError(tr("no layer named {layer}; this model has {names}", layer=unknown, names=names))
     return chosen
 
 
@@ -65,7 +66,7 @@ def freeze_up_to(model: nn.Module, layer: str) -> nn.Module:
     """Freeze every layer from the bottom up to and including ``layer``; train the rest."""
     names = layer_names(model)
     if layer not in names:
-        raise KeyError(f"no layer named {layer!r}; this model has {names}")
+        raise KeyError(tr("no layer named {layer!r}; this model has {names}", layer=layer, names=names))
     cut = names.index(layer) + 1
     unfreeze(model, names[cut:])
     return freeze(model, names[:cut])
@@ -91,12 +92,12 @@ def describe(model: nn.Module) -> list[dict]:
 def replace_head(model: nn.Sequential, num_classes: int, layer: str | None = None) -> nn.Sequential:
     """A copy of ``model`` whose last layer is a new ``nn.Linear`` with ``num_classes`` outputs."""
     if num_classes < 1:
-        raise ValueError(f"num_classes must be at least 1, got {num_classes}")
+        raise ValueError(tr("num_classes must be at least 1, got {n}", n=num_classes))
     layer = layer or layer_names(model)[-1]
     new = copy.deepcopy(model)
     old = getattr(new, layer)
     if not isinstance(old, nn.Linear):
-        raise TypeError(f"the head {layer!r} is a {type(old).__name__}, expected nn.Linear")
+        raise TypeError(tr("the head {layer!r} is a {type}, expected nn.Linear", layer=layer, type=type(old).__name__))
     setattr(new, layer, nn.Linear(old.in_features, num_classes))
     if hasattr(new, "num_classes"):
         new.num_classes = num_classes
@@ -155,7 +156,7 @@ def layer_rates(model: nn.Module, lrs: dict[str, float]) -> dict[str, float]:
             per_layer[name] = lr
     missing = [n for n in layer_names(model) if n not in per_layer]
     if missing:
-        raise ValueError(f"no learning rate given for layers {missing}")
+        raise ValueError(tr("no learning rate given for layers {missing}", missing=missing))
     return per_layer
 
 

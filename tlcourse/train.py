@@ -26,6 +26,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from tlcourse.i18n import tr
 from tlcourse.models import block_end_slice
 from tlcourse.runtime import get_device, progress
 
@@ -45,7 +46,7 @@ def as_tensors(data: Data) -> tuple[Tensor, Tensor]:
     else:
         x, y = data.x, data.y
     if len(x) != len(y):
-        raise ValueError(f"x has {len(x)} rows but y has {len(y)}")
+        raise ValueError(tr("x has {x} rows but y has {y}", x=len(x), y=len(y)))
     return x, y
 
 
@@ -57,7 +58,7 @@ def images(data: Data | Tensor) -> Tensor:
         return data[0]
     if hasattr(data, "x"):
         return data.x
-    raise TypeError(f"expected a DomainData, an (x, y) tuple or a tensor, got {type(data).__name__}")
+    raise TypeError(tr("expected a DomainData, an (x, y) tuple or a tensor, got {type}", type=type(data).__name__))
 
 
 @dataclass
@@ -98,9 +99,9 @@ class History:
 
         ax = ax or plt.gca()
         key = "val_acc" if self.column("val_acc") else "train_acc"
-        ax.plot(self.column("epoch"), self.column(key), marker="o", label=label or key)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(key.replace("_", " "))
+        ax.plot(self.column("epoch"), self.column(key), marker="o", label=label or tr(key))
+        ax.set_xlabel(tr("epoch"))
+        ax.set_ylabel(tr(key.replace("_", " ")))
         return ax
 
 
@@ -253,7 +254,7 @@ def split_frozen(model: nn.Module, cache_frozen: bool = True) -> tuple[nn.Sequen
     """``(frozen prefix, trainable top)`` of a Sequential; ``(None, model)`` if nothing can be cached."""
     k = frozen_prefix_length(model) if cache_frozen else 0
     if isinstance(model, nn.Sequential) and k == len(model):
-        raise ValueError("nothing to train: every layer is frozen")
+        raise ValueError(tr("nothing to train: every layer is frozen"))
     return (model[:k], model[k:]) if k else (None, model)
 
 
@@ -277,7 +278,7 @@ def _make_schedule(opt: torch.optim.Optimizer, schedule: str, total_steps: int):
         factor = lambda step: (step + 1) / warm if step < warm else \
             0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, total_steps - warm)))  # noqa: E731
     else:
-        raise ValueError(f"unknown schedule {schedule!r}; use 'constant' or 'onecycle'")
+        raise ValueError(tr("unknown schedule {schedule!r}; use 'constant' or 'onecycle'", schedule=schedule))
     return torch.optim.lr_scheduler.LambdaLR(opt, factor)
 
 
@@ -294,12 +295,12 @@ def make_optimizer(model: nn.Module, lr: float | list[dict], optimizer: str = "a
         groups = [dict(g, params=[p for p in g["params"] if p.requires_grad]) for g in lr]
         groups = [g for g in groups if g["params"]]
     if not groups or not groups[0]["params"]:
-        raise ValueError("nothing to train: every parameter is frozen (requires_grad=False)")
+        raise ValueError(tr("nothing to train: every parameter is frozen (requires_grad=False)"))
     if optimizer == "adam":
         return torch.optim.Adam(groups, weight_decay=weight_decay)
     if optimizer == "sgd":
         return torch.optim.SGD(groups, momentum=momentum, weight_decay=weight_decay)
-    raise ValueError(f"unknown optimizer {optimizer!r}; use 'adam' or 'sgd'")
+    raise ValueError(tr("unknown optimizer {optimizer!r}; use 'adam' or 'sgd'", optimizer=optimizer))
 
 
 def fit(model: nn.Module, train: Data, val: Data | None = None, *, epochs: int = 5,
@@ -327,7 +328,7 @@ def fit(model: nn.Module, train: Data, val: Data | None = None, *, epochs: int =
     model.to(device)
     x, y = as_tensors(train)
     if len(x) == 0:
-        raise ValueError("the training set is empty")
+        raise ValueError(tr("the training set is empty"))
     prefix, top = split_frozen(model, cache_frozen and augment is None)
     x, y = frozen_features(prefix, x, device, feature_cache), y.to(device)
     if val is not None:

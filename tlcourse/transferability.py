@@ -33,6 +33,7 @@ import torch
 
 from tlcourse import domains, surgery
 from tlcourse.domains.glyphs import DIGITS, SOURCE_CLASSES
+from tlcourse.i18n import tr
 from tlcourse.models import CourseNet, LAYERS
 from tlcourse.runtime import DATA_DIR, progress, seed_everything
 from tlcourse.train import evaluate, fit
@@ -120,7 +121,8 @@ def run(split: str = "random", seed: int = 0, depths: Iterable[int] = DEPTHS,
     seconds = {half: train(net, half) for half, net in bases.items()}
     rows = [row(bases["B"], "baseB", 0, seconds["B"])]
     jobs = [(v, n) for n in depths for v in variants]
-    for variant, n in progress(jobs, desc=f"{split} split, seed {seed}", enabled=show_progress):
+    for variant, n in progress(jobs, desc=tr("{split} split, seed {seed}", split=split, seed=seed),
+                                 enabled=show_progress):
         net = transfer(bases[variant[0]], n, len(classes_b), fine_tune=variant.endswith("+"), seed=seed + 1)
         rows.append(row(net, variant, n, train(net, "B")))
     return rows
@@ -156,35 +158,41 @@ def findings(rows: list[dict], tol: float = 0.01) -> list[dict]:
         if middle:
             n_min = min(middle, key=lambda n: acc[(s, "BnB", n)])
             dip = acc[(s, "BnB", n_min)] - base
-            out.append({"claim": "co-adaptation: frozen BnB dips below baseB in the middle (n = 2..4)", "split": s,
+            out.append({"claim": tr("co-adaptation: frozen BnB dips below baseB in the middle (n = 2..4)"), "split": s,
                         "holds": dip < -tol,
-                        "evidence": f"lowest there is n={n_min}: BnB {acc[(s, 'BnB', n_min)]:.3f} vs baseB {base:.3f}"})
+                        "evidence": tr("lowest there is n={n}: BnB {acc:.3f} vs baseB {base:.3f}", n=n_min,
+                                       acc=acc[(s, "BnB", n_min)], base=base)})
         if (s, "AnB", 5) in acc and (s, "BnB", 5) in acc:
             gap = acc[(s, "AnB", 5)] - acc[(s, "BnB", 5)]
-            out.append({"claim": "specificity: at n=5 frozen features from A do worse than from B", "split": s,
+            out.append({"claim": tr("specificity: at n=5 frozen features from A do worse than from B"), "split": s,
                         "holds": gap < -tol,
-                        "evidence": f"AnB {acc[(s, 'AnB', 5)]:.3f} vs BnB {acc[(s, 'BnB', 5)]:.3f} ({gap:+.3f})"})
+                        "evidence": tr("AnB {a:.3f} vs BnB {b:.3f} ({gap:+.3f})", a=acc[(s, "AnB", 5)],
+                                       b=acc[(s, "BnB", 5)], gap=gap)})
         if (s, "AnB", 1) in acc and (s, "AnB", 5) in acc:
             fall = acc[(s, "AnB", 5)] - acc[(s, "AnB", 1)]
-            out.append({"claim": "AnB falls as more frozen layers come from A", "split": s, "holds": fall < -tol,
+            out.append({"claim": tr("AnB falls as more frozen layers come from A"), "split": s, "holds": fall < -tol,
                         "evidence": f"AnB n=1 {acc[(s, 'AnB', 1)]:.3f} -> n=5 {acc[(s, 'AnB', 5)]:.3f}"})
         plus = [n for n in DEPTHS if (s, "AnB+", n) in acc]
         if plus:
             worst = min(plus, key=lambda n: acc[(s, "AnB+", n)])
-            out.append({"claim": "fine-tuned transfer AnB+ is at least as good as baseB at every depth", "split": s,
+            out.append({"claim": tr("fine-tuned transfer AnB+ is at least as good as baseB at every depth"), "split": s,
                         "holds": acc[(s, "AnB+", worst)] >= base - tol,
-                        "evidence": f"lowest AnB+ is at n={worst}: {acc[(s, 'AnB+', worst)]:.3f} vs baseB {base:.3f}"})
+                        "evidence": tr("lowest AnB+ is at n={n}: {acc:.3f} vs baseB {base:.3f}", n=worst,
+                                       acc=acc[(s, "AnB+", worst)], base=base)})
         both = [n for n in DEPTHS if (s, "AnB+", n) in acc and (s, "BnB+", n) in acc]
         if both:
             boost = float(np.mean([acc[(s, "AnB+", n)] - acc[(s, "BnB+", n)] for n in both]))
-            out.append({"claim": "transfer boost: AnB+ beats BnB+ (the same training, features from the other half)",
+            out.append({"claim": tr("transfer boost: AnB+ beats BnB+ (the same training, features from the other "
+                                    "half)"),
                         "split": s, "holds": boost > 0,
-                        "evidence": f"AnB+ - BnB+ averages {boost:+.3f} over n = {both[0]}..{both[-1]}"})
+                        "evidence": tr("AnB+ - BnB+ averages {boost:+.3f} over n = {first}..{last}", boost=boost,
+                                       first=both[0], last=both[-1])})
     if all((s, v, 5) in acc for s in SPLITS for v in ("AnB", "BnB")):
         gaps = {s: acc[(s, "AnB", 5)] - acc[(s, "BnB", 5)] for s in SPLITS}
-        out.append({"claim": "dissimilar halves transfer worse than random halves (AnB - BnB at n=5)",
+        out.append({"claim": tr("dissimilar halves transfer worse than random halves (AnB - BnB at n=5)"),
                     "split": "both", "holds": gaps["dissimilar"] < gaps["random"] - tol,
-                    "evidence": f"dissimilar {gaps['dissimilar']:+.3f} vs random {gaps['random']:+.3f}"})
+                    "evidence": tr("dissimilar {dissimilar:+.3f} vs random {random:+.3f}",
+                                   dissimilar=gaps["dissimilar"], random=gaps["random"])})
     return out
 
 
@@ -195,7 +203,8 @@ def table(rows: list[dict]) -> str:
     for split in sorted({r["split"] for r in rows}, key=SPLITS.index):
         seeds = sorted({r["seed"] for r in rows if r["split"] == split})
         depths = sorted({r["n"] for r in rows if r["split"] == split and r["n"] > 0})
-        lines.append(f"{split} split, {len(seeds)} seed(s); baseB = {means[(split, 'baseB', 0)]:.3f}")
+        lines.append(tr("{split} split, {n} seed(s); baseB = {base:.3f}", split=split, n=len(seeds),
+                        base=means[(split, "baseB", 0)]))
         lines.append(f"{'':>6} " + " ".join(f"{'n=' + str(n):>6}" for n in depths))
         for v in VARIANTS:
             cells = [means.get((split, v, n)) for n in depths]
@@ -232,10 +241,11 @@ def plot(rows: list[dict], split: str = "random", ax=None, title: str | None = N
         depths = sorted({r["n"] for r in mine})
         ax.plot(depths, [means[(split, v, n)] for n in depths], color=COLORS[v], marker="o", lw=2, label=v)
     seeds = len({r["seed"] for r in rows})
-    ax.set(xlabel="layer n at which the network is chopped and retrained",
-           ylabel="test accuracy on B", xticks=range(0, len(LAYERS)),
-           xticklabels=["0\n(base)"] + [f"{n}\n{LAYERS[n - 1]}" for n in range(1, len(LAYERS))],
-           title=title or f"Transferability of each layer ({split} split, {seeds} seed{'s' * (seeds > 1)})")
+    ax.set(xlabel=tr("layer n at which the network is chopped and retrained"),
+           ylabel=tr("test accuracy on B"), xticks=range(0, len(LAYERS)),
+           xticklabels=["0\n" + tr("(base)")] + [f"{n}\n{LAYERS[n - 1]}" for n in range(1, len(LAYERS))],
+           title=title or tr("Transferability of each layer ({split} split, {seeds} seeds)" if seeds > 1 else
+                             "Transferability of each layer ({split} split, {seeds} seed)", split=split, seeds=seeds))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower left")
     return ax

@@ -24,6 +24,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from tlcourse.i18n import tr
+
 COURSE_NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 STATE = ".tlcourse"  # hidden in JupyterLab's file browser
 MANIFEST = "manifest.json"
@@ -144,17 +146,18 @@ def sync(workspace: Path | None = None, source: Path = COURSE_NOTEBOOKS) -> list
     workspace = Path(workspace) if workspace is not None else workspace_dir()
     source = Path(source)
     if not source.is_dir():
-        raise FileNotFoundError(f"no course notebooks in {source}: a workspace is made from the instructor's "
-                                "notebooks/ of a clone of the course")
+        raise FileNotFoundError(tr("no course notebooks in {source}: a workspace is made from the instructor's "
+                                   "notebooks/ of a clone of the course", source=source))
     if workspace.resolve() == source.resolve():
-        raise ValueError(f"the workspace cannot be the course's own folder {source}: choose another one")
+        raise ValueError(tr("the workspace cannot be the course's own folder {source}: choose another one",
+                            source=source))
     state = workspace / STATE / MANIFEST
     done: list[str] = []
     try:
         manifest = load_json(state)
     except ValueError:  # treated as lost: every lesson is then compared with the course's copy afresh
         manifest = {}
-        done.append(f"{state} was damaged: a new one is started (your notebooks are untouched)")
+        done.append(tr("{state} was damaged: a new one is started (your notebooks are untouched)", state=state))
     known = manifest.setdefault("lessons", {})
     workspace.mkdir(parents=True, exist_ok=True)
     for src in lessons(source):
@@ -166,27 +169,28 @@ def sync(workspace: Path | None = None, source: Path = COURSE_NOTEBOOKS) -> list
         try:
             data = student_copy(src)
         except Exception as err:  # a lesson being written can be broken: the others still arrive
-            done.append(f"skipped {name}: cannot make its student copy ({type(err).__name__}: {err})")
+            done.append(tr("skipped {name}: cannot make its student copy ({error})", name=name,
+                           error=f"{type(err).__name__}: {err}"))
             continue
         release = sha256(data)
         if not mine.exists():
             _write_new(mine, data)
-            done.append(f"{'restored a fresh copy of' if entry else 'added'} {name}")
+            done.append(tr("restored a fresh copy of {name}" if entry else "added {name}", name=name))
             entry = {"started_from": release}
         elif entry is None:  # a file of that name the workspace never recorded (lost manifest?)
             entry = {"started_from": release if sha256(mine.read_bytes()) == release else None}
             if entry["started_from"] is None:
-                done.append(f"{name} is not the course's copy: the course's is beside it as "
-                            f"{_offer_update(workspace, name, entry, data, release)}")
+                done.append(tr("{name} is not the course's copy: the course's is beside it as {update}", name=name,
+                               update=_offer_update(workspace, name, entry, data, release)))
         elif release in (entry.get("started_from"), entry.get("updated", {}).get("release")):
             pass  # the source changed, the student copy did not (a solution or hidden test), or already offered
         elif sha256(mine.read_bytes()) == entry.get("started_from"):
             _write_atomic(mine, data)  # still exactly the copy written for them: nothing of theirs is lost
             entry = {"started_from": release}
-            done.append(f"updated {name} (you had not changed it)")
+            done.append(tr("updated {name} (you had not changed it)", name=name))
         else:
-            done.append(f"{name} changed in the course; your copy stays as it is, the new version is beside "
-                        f"it: {_offer_update(workspace, name, entry, data, release)}")
+            done.append(tr("{name} changed in the course; your copy stays as it is, the new version is beside "
+                           "it: {update}", name=name, update=_offer_update(workspace, name, entry, data, release)))
         entry["source"] = source_sha
         known[name] = entry
     save_json(state, manifest)

@@ -18,12 +18,13 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from tlcourse.i18n import tr
 from tlcourse.models import CourseNet
 from tlcourse.runtime import DATA_DIR, get_device, seed_everything
 
 CHECKPOINT = DATA_DIR / "coursenet.pt"
 MANIFEST = DATA_DIR / "coursenet.json"
-REBUILD = "Rebuild it with `tlcourse pretrain` (about a minute on a laptop CPU)."
+REBUILD = "Rebuild it with `tlcourse pretrain` (about a minute on a laptop CPU)."  # English; tr(REBUILD) for a learner
 
 #: The recipe of the shipped checkpoint; ``tlcourse pretrain`` uses it unchanged.
 RECIPE = {"domain": "glyphs", "epochs": 6, "lr": 3e-3, "batch_size": 128, "schedule": "onecycle", "seed": 0}
@@ -49,7 +50,8 @@ def manifest() -> dict:
     try:
         return json.loads(MANIFEST.read_text())
     except (OSError, ValueError) as err:
-        raise CheckpointError(f"cannot read {MANIFEST} ({err}). {REBUILD}") from None
+        raise CheckpointError(tr("cannot read {path} ({error}). {rebuild}", path=MANIFEST, error=err,
+                                 rebuild=tr(REBUILD))) from None
 
 
 def _first_line(err: BaseException) -> str:
@@ -60,18 +62,20 @@ def load_pretrained(path: Path | None = None, verify: bool = True) -> CourseNet:
     """The course network trained on the source domain, in eval mode, with ``.classes`` set."""
     path = Path(path) if path else CHECKPOINT
     if not path.exists():
-        raise CheckpointError(f"the course checkpoint {path} is missing. {REBUILD}")
+        raise CheckpointError(tr("the course checkpoint {path} is missing. {rebuild}", path=path, rebuild=tr(REBUILD)))
     if verify and path == CHECKPOINT:
         expected, actual = manifest()["sha256"], sha256(path)
         if actual != expected:
-            raise CheckpointError(f"the course checkpoint {path} is corrupt: its sha256 is {actual[:12]}..., "
-                                  f"expected {expected[:12]}... {REBUILD}")
+            raise CheckpointError(tr("the course checkpoint {path} is corrupt: its sha256 is {actual}..., "
+                                     "expected {expected}... {rebuild}", path=path, actual=actual[:12],
+                                     expected=expected[:12], rebuild=tr(REBUILD)))
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
         net = CourseNet(**blob["config"])
         net.load_state_dict(blob["state_dict"])
     except Exception as err:  # torch's own message can run to many lines: keep its first
-        raise CheckpointError(f"cannot load {path} ({_first_line(err)}). {REBUILD}") from None
+        raise CheckpointError(tr("cannot load {path} ({error}). {rebuild}", path=path, error=_first_line(err),
+                                 rebuild=tr(REBUILD))) from None
     net.classes = list(blob["classes"])
     return net.eval()
 

@@ -54,6 +54,7 @@ import torch
 from torch.utils.data import Dataset
 
 from .. import runtime
+from ..i18n import tr
 from . import colour_photos, glyphs, handwritten, photos, shapes, shifted
 
 SPLITS = ("train", "val", "test")
@@ -165,13 +166,13 @@ _REGISTRY: dict[str, _Domain] = {
 
 
 def available() -> dict[str, str]:
-    """Domain name -> one-line description."""
-    return {name: d.description for name, d in _REGISTRY.items()}
+    """Domain name -> one-line description (in the learner's language)."""
+    return {name: tr(d.description) for name, d in _REGISTRY.items()}
 
 
 def _domain(name: str) -> _Domain:
     if name not in _REGISTRY:
-        raise ValueError(f"unknown domain {name!r}; available: {', '.join(_REGISTRY)}")
+        raise ValueError(tr("unknown domain {name!r}; available: {names}", name=name, names=", ".join(_REGISTRY)))
     return _REGISTRY[name]
 
 
@@ -179,13 +180,14 @@ def _check_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
     defaults = _domain(name).options
     unknown = set(options) - set(defaults)
     if unknown:
-        valid = ", ".join(defaults) if defaults else "none"
-        raise ValueError(f"domain {name!r} has no option {', '.join(sorted(unknown))}; its options: {valid}")
+        valid = ", ".join(defaults) if defaults else tr("none")
+        raise ValueError(tr("domain {name!r} has no option {unknown}; its options: {valid}", name=name,
+                            unknown=", ".join(sorted(unknown)), valid=valid))
     opts = {**defaults, **options}
     if "strength" in opts:
         s = float(opts["strength"])
         if not 0 <= s <= 1:
-            raise ValueError(f"strength must be in [0, 1], got {opts['strength']!r}")
+            raise ValueError(tr("strength must be in [0, 1], got {strength!r}", strength=opts["strength"]))
         opts["strength"] = s
     return opts
 
@@ -217,8 +219,9 @@ def subset_indices(y: np.ndarray, n_per_class: int, seed: int, classes: list[str
     counts = np.bincount(y, minlength=len(classes))
     if n_per_class < 1 or n_per_class > counts.min():
         smallest = classes[int(counts.argmin())]
-        raise ValueError(f"n_per_class={n_per_class} is impossible{where}: it has {counts.min()} "
-                         f"images of class {smallest!r} (its smallest class); use 1..{counts.min()}")
+        raise ValueError(tr("n_per_class={n} is impossible{where}: it has {most} images of class {smallest!r} "
+                            "(its smallest class); use 1..{most}", n=n_per_class, where=where, most=counts.min(),
+                            smallest=smallest))
     rng = np.random.default_rng(seed)
     picks = [rng.choice(np.flatnonzero(y == c), n_per_class, replace=False) for c in range(len(classes))]
     return np.sort(np.concatenate(picks))
@@ -242,7 +245,7 @@ def load(name: str, split: str = "train", n_per_class: int | None = None, seed: 
     of every class chosen with ``seed``. ``options`` are the domain's own (e.g. ``strength``)."""
     domain = _domain(name)
     if split not in SPLITS:
-        raise ValueError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
+        raise ValueError(tr("unknown split {split!r}; use one of {splits}", split=split, splits=", ".join(SPLITS)))
     opts = _check_options(name, options)
     x, y = _cached(name, split, opts)
     if n_per_class is not None:
@@ -268,7 +271,8 @@ def show(ds: DomainData, n: int = 32, title: str | None = None, cols: int = 8, s
         image = ds.x[i].permute(1, 2, 0) if ds.x.shape[1] == 3 else ds.x[i, 0]
         ax.imshow(image.numpy(), cmap="gray", vmin=0, vmax=1)
         ax.set_title(ds.classes[int(ds.y[i])], fontsize=9)
-    fig.suptitle(title if title is not None else f"{ds.name} ({ds.split}, {len(ds)} images)")
+    fig.suptitle(title if title is not None else tr("{name} ({split}, {n} images)", name=ds.name, split=ds.split,
+                                                     n=len(ds)))
     fig.tight_layout()
     return fig
 

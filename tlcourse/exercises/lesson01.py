@@ -6,6 +6,7 @@ import torch
 
 from tlcourse.grading.checks import exercise
 from tlcourse.grading.observe import observe
+from tlcourse.i18n import tr
 
 
 def _samples(rng: np.random.Generator, n: int, d: int, shift: float) -> tuple[np.ndarray, np.ndarray]:
@@ -20,13 +21,14 @@ def _held_out(a_distance) -> None:
     rng = np.random.default_rng(0)
     same = a_distance(*_samples(rng, 100, 60, 0.0))
     assert isinstance(same, (float, int)) and not isinstance(same, bool), (
-        f"return the proxy A-distance as a Python number, not {type(same).__name__}")
+        tr("return the proxy A-distance as a Python number, not {type}", type=type(same).__name__))
     assert same < 0.6, (
-        f"two samples of ONE distribution (100 points each, 60 features) get a proxy A-distance of {same:.2f}; "
-        "they cannot really be told apart, so expect about 0. Is the classifier scored on points it trained on?")
+        tr("two samples of ONE distribution (100 points each, 60 features) get a proxy A-distance of {same:.2f}; "
+           "they cannot really be told apart, so expect about 0. Is the classifier scored on points it trained on?",
+           same=same))
     far = a_distance(*_samples(rng, 100, 60, 1.0))
-    assert far > 1.5, (f"two clearly different samples (every feature moved by 1) get {far:.2f}; expect near 2. "
-                       "Keep d_A = 2 * (1 - 2 * error) with the held-out error")
+    assert far > 1.5, tr("two clearly different samples (every feature moved by 1) get {far:.2f}; expect near 2. "
+                         "Keep d_A = 2 * (1 - 2 * error) with the held-out error", far=far)
 
 
 @exercise("lesson01.mean-blind", hint="Draw x and y with different spreads (e.g. y three times wider than "
@@ -38,15 +40,16 @@ def _mean_blind(same_mean_pair) -> None:
     x, y = same_mean_pair(200, 3, 0)
     x, y = torch.as_tensor(np.asarray(x), dtype=torch.float64), torch.as_tensor(np.asarray(y), dtype=torch.float64)
     assert x.shape == (200, 3) and y.shape == (200, 3), (
-        f"return two samples of shape (n, d) = (200, 3), got {tuple(x.shape)} and {tuple(y.shape)}")
+        tr("return two samples of shape (n, d) = (200, 3), got {x_shape} and {y_shape}",
+           x_shape=tuple(x.shape), y_shape=tuple(y.shape)))
     linear = float(((x.mean(0) - y.mean(0)) ** 2).sum() / (torch.cat([x, y]).var(0).sum() + 1e-12))
     assert linear < 1e-8, (
-        f"the linear-kernel MMD^2 (the squared distance of the two sample means) must be 0, it is {linear:.2g} "
-        "times the data's variance: make the two sample means exactly equal")
+        tr("the linear-kernel MMD^2 (the squared distance of the two sample means) must be 0, it is {linear:.2g} "
+           "times the data's variance: make the two sample means exactly equal", linear=linear))
     gaussian = float(mmd2(x, y))
     assert gaussian > 0.05, (
-        f"the Gaussian-kernel MMD^2 is only {gaussian:.3f}: the two samples look alike to it too. Make the "
-        "distributions differ in something other than the mean (spread, shape)")
+        tr("the Gaussian-kernel MMD^2 is only {gaussian:.3f}: the two samples look alike to it too. Make the "
+           "distributions differ in something other than the mean (spread, shape)", gaussian=gaussian))
 
 
 @exercise("lesson01.label-shift", hint="For each class c draw round(proportions[c] * n) of the indices "
@@ -56,18 +59,19 @@ def _label_shift(label_shift_indices) -> None:
     p = [0.5, 0.3, 0.2, 0.0]
     idx = label_shift_indices(y, p, 100, 0)
     idx = torch.as_tensor(np.asarray(idx)).long()
-    assert idx.dim() == 1, f"return a 1-d array of indices, got shape {tuple(idx.shape)}"
-    assert len(idx) == 100, f"asked for n=100 images, got {len(idx)}"
-    assert idx.min() >= 0 and idx.max() < len(y), "the indices must point into y"
-    assert len(torch.unique(idx)) == len(idx), "draw without replacement: an image may appear only once"
+    assert idx.dim() == 1, tr("return a 1-d array of indices, got shape {shape}", shape=tuple(idx.shape))
+    assert len(idx) == 100, tr("asked for n=100 images, got {n}", n=len(idx))
+    assert idx.min() >= 0 and idx.max() < len(y), tr("the indices must point into y")
+    assert len(torch.unique(idx)) == len(idx), tr("draw without replacement: an image may appear only once")
     counts = torch.bincount(y[idx], minlength=4).tolist()
     assert counts == [50, 30, 20, 0], (
-        f"with proportions {p} and n=100 expect class counts [50, 30, 20, 0], got {counts}")
+        tr("with proportions {p} and n=100 expect class counts [50, 30, 20, 0], got {counts}", p=p, counts=counts))
     small = torch.as_tensor(np.asarray(label_shift_indices(y, [0.25] * 4, 20, 0))).long()
     again = torch.as_tensor(np.asarray(label_shift_indices(y, [0.25] * 4, 20, 0))).long()
     other = torch.as_tensor(np.asarray(label_shift_indices(y, [0.25] * 4, 20, 1))).long()
-    assert sorted(small.tolist()) == sorted(again.tolist()), "the same seed must give the same sample"
-    assert sorted(small.tolist()) != sorted(other.tolist()), "pick the images at random with the seed, not the first ones"
+    assert sorted(small.tolist()) == sorted(again.tolist()), tr("the same seed must give the same sample")
+    assert sorted(small.tolist()) != sorted(other.tolist()), tr(
+        "pick the images at random with the seed, not the first ones")
 
 
 # What the grader observes (``tlcourse.grading.observe``): the answers on inputs drawn from the grading seed.

@@ -9,6 +9,7 @@ import torch.nn as nn
 
 from tlcourse.grading.checks import exercise
 from tlcourse.grading.observe import observe
+from tlcourse.i18n import tr
 
 
 @exercise("lesson02.digit-predictions", hint="Find the column of each digit by name "
@@ -23,14 +24,14 @@ def _digit_predictions(digit_predictions) -> None:
     logits[2, classes.index("9")] = 0.5
     logits[2, classes.index("a")] = 3.0
     got = digit_predictions(logits, classes)
-    assert torch.is_tensor(got), f"return a tensor of predicted digits, got {type(got).__name__}"
-    assert got.shape == (3,), f"one prediction per row: expected shape (3,), got {tuple(got.shape)}"
+    assert torch.is_tensor(got), tr("return a tensor of predicted digits, got {type}", type=type(got).__name__)
+    assert got.shape == (3,), tr("one prediction per row: expected shape (3,), got {shape}", shape=tuple(got.shape))
     got = got.long().tolist()
     assert got[1] != classes.index("z") and got[2] != classes.index("a"), (
-        "use only the digit columns: a letter's logit must not win")
-    assert got == [7, 0, 9], f"expected the digits [7, 0, 9], got {got}" + (
-        " (you kept the digit columns in the order they appear in `classes`; take them in the order "
-        "'0', '1', ..., '9' so that position d is digit d)" if got == [0, 1, 9] else "")
+        tr("use only the digit columns: a letter's logit must not win"))
+    assert got == [7, 0, 9], tr("expected the digits [7, 0, 9], got {got}", got=got) + (
+        tr(" (you kept the digit columns in the order they appear in `classes`; take them in the order "
+           "'0', '1', ..., '9' so that position d is digit d)") if got == [0, 1, 9] else "")
 
 
 @exercise("lesson02.probe", hint="A probe scored on the images it was fitted to measures memorisation: with 128 "
@@ -40,21 +41,23 @@ def _probe(probe) -> None:
     rng = np.random.default_rng(0)
     noise = rng.normal(size=(30, 50)), rng.integers(0, 3, 30), rng.normal(size=(300, 50)), rng.integers(0, 3, 300)
     got = probe(*noise)
-    assert isinstance(got, float), f"return the accuracy as a Python float, not {type(got).__name__}"
-    assert got < 0.6, (f"fitted on pure noise (random features, random labels) your probe scores {got:.2f}; "
-                       "on new images it can only guess (about 1/3). Is it scored on the images it was fitted to?")
+    assert isinstance(got, float), tr("return the accuracy as a Python float, not {type}", type=type(got).__name__)
+    assert got < 0.6, tr("fitted on pure noise (random features, random labels) your probe scores {got:.2f}; "
+                         "on new images it can only guess (about 1/3). Is it scored on the images it was fitted to?",
+                         got=got)
     g = torch.Generator().manual_seed(0)
     centres = torch.randn(3, 8, generator=g) * 4
     y_train, y_test = torch.arange(3).repeat(20), torch.arange(3).repeat(30)
     x_train = centres[y_train] + torch.randn(60, 8, generator=g)
     x_test = centres[y_test] + torch.randn(90, 8, generator=g)
     got = probe(x_train.numpy(), y_train.numpy(), x_test.numpy(), y_test.numpy())
-    assert isinstance(got, float), f"return the accuracy as a Python float, not {type(got).__name__}"
-    assert got >= 0.95, f"three well separated clusters should be classified almost perfectly, got {got:.3f}"
+    assert isinstance(got, float), tr("return the accuracy as a Python float, not {type}", type=type(got).__name__)
+    assert got >= 0.95, tr("three well separated clusters should be classified almost perfectly, got {got:.3f}",
+                           got=got)
     shuffled = y_train[torch.randperm(60, generator=g)]
     got = probe(x_train.numpy(), shuffled.numpy(), x_test.numpy(), y_test.numpy())
-    assert got < 0.8, (f"trained on shuffled labels the probe should be near chance (1/3), got {got:.3f}: "
-                       "fit on the training features and labels only, never on the test set")
+    assert got < 0.8, tr("trained on shuffled labels the probe should be near chance (1/3), got {got:.3f}: "
+                         "fit on the training features and labels only, never on the test set", got=got)
 
 
 @exercise("lesson02.parameters-per-layer", hint="Loop over model.named_children(); for each child sum "
@@ -64,13 +67,13 @@ def _parameters_per_layer(parameters_per_layer) -> None:
 
     net = CourseNet(num_classes=10)
     got = parameters_per_layer(net)
-    assert isinstance(got, dict), f"return a dict layer name -> count, got {type(got).__name__}"
+    assert isinstance(got, dict), tr("return a dict layer name -> count, got {type}", type=type(got).__name__)
     want = {"conv1": 160, "conv2": 4640, "conv3": 18496, "fc1": 147712, "fc2": 32896, "fc3": 1290}
-    assert list(got) == list(want), (f"expected the layers with parameters, bottom to top: {list(want)}, "
-                                     f"got {list(got)}")
+    assert list(got) == list(want), tr("expected the layers with parameters, bottom to top: {want}, got {got}",
+                                       want=list(want), got=list(got))
     no_bias = {k: v - net.get_submodule(k).bias.numel() for k, v in want.items()}
-    assert got != no_bias, "count the biases too, not only the weights"
-    assert {k: int(v) for k, v in got.items()} == want, f"expected {want}, got {got}"
+    assert got != no_bias, tr("count the biases too, not only the weights")
+    assert {k: int(v) for k, v in got.items()} == want, tr("expected {want}, got {got}", want=want, got=got)
 
 
 # What the grader observes (``tlcourse.grading.observe``): the answers on inputs drawn from the grading seed.

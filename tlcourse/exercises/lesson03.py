@@ -5,6 +5,7 @@ import torch
 
 from tlcourse.grading.checks import exercise
 from tlcourse.grading.observe import observe
+from tlcourse.i18n import tr
 from tlcourse.models import CourseNet
 
 _STRATEGIES = ("a: new head", "b: early + head", "c: fine-tune all", "d: scratch")
@@ -16,12 +17,12 @@ def _(new_head_model):
     torch.manual_seed(0)
     source = CourseNet(12)
     net = new_head_model(source, 4)
-    assert net is not source, "return a copy: the pretrained network must stay as it was"
-    assert source.fc3.out_features == 12, "the pretrained network's own head was changed"
-    assert net.fc3.out_features == 4, f"the new head should have 4 outputs, it has {net.fc3.out_features}"
-    assert torch.equal(net.conv1.weight, source.conv1.weight), "the body's weights should be the pretrained ones"
+    assert net is not source, tr("return a copy: the pretrained network must stay as it was")
+    assert source.fc3.out_features == 12, tr("the pretrained network's own head was changed")
+    assert net.fc3.out_features == 4, tr("the new head should have 4 outputs, it has {n}", n=net.fc3.out_features)
+    assert torch.equal(net.conv1.weight, source.conv1.weight), tr("the body's weights should be the pretrained ones")
     trainable = sorted({n.split(".")[0] for n, p in net.named_parameters() if p.requires_grad})
-    assert trainable == ["fc3"], f"only fc3 should train, but these layers train: {trainable}"
+    assert trainable == ["fc3"], tr("only fc3 should train, but these layers train: {trainable}", trainable=trainable)
 
 
 # What the grader observes (``tlcourse.grading.observe``): the answers on inputs drawn from the grading seed.
@@ -68,14 +69,14 @@ def _pick_rate_rows():
 def _(pick_rate):
     rows = _pick_rate_rows()
     got = pick_rate(rows, "t", 5, "c: fine-tune all")
-    assert isinstance(got, float), f"return the learning rate as a float, got {type(got).__name__}"
-    assert got != 1e-3, "1e-3 has the best single *test* run: a choice made on the test split is a leak"
-    assert got != 3e-3, "3e-3 has the best single validation run, but one lucky seed is not evidence: average"
-    assert got != 3e-4, "3e-4 appears only in rows of another target, size or strategy"
-    assert got == 1e-2, f"1e-2 has the best mean validation accuracy over the seeds, got {got}"
+    assert isinstance(got, float), tr("return the learning rate as a float, got {type}", type=type(got).__name__)
+    assert got != 1e-3, tr("1e-3 has the best single *test* run: a choice made on the test split is a leak")
+    assert got != 3e-3, tr("3e-3 has the best single validation run, but one lucky seed is not evidence: average")
+    assert got != 3e-4, tr("3e-4 appears only in rows of another target, size or strategy")
+    assert got == 1e-2, tr("1e-2 has the best mean validation accuracy over the seeds, got {got}", got=got)
     tie = [dict(r, val_acc=0.5) for r in rows if r["target"] == "t" and r["n_per_class"] == 5
            and r["strategy"] == "c: fine-tune all"]
-    assert pick_rate(tie, "t", 5, "c: fine-tune all") == 1e-3, "on a tie return the smaller rate"
+    assert pick_rate(tie, "t", 5, "c: fine-tune all") == 1e-3, tr("on a tie return the smaller rate")
 
 
 @observe("lesson03.pick_rate")
@@ -106,14 +107,15 @@ def _choose_rows():
 def _(choose):
     rows = _choose_rows()
     got = choose(rows, "clear", 5)
-    assert isinstance(got, str), f"return a strategy name or 'tie', got {type(got).__name__}"
-    assert got == "a: new head", (f"on 'clear', (a) is ahead of (c) by about 10 points on every seed and the "
-                                  f"intervals do not touch: choose it (got {got!r})")
+    assert isinstance(got, str), tr("return a strategy name or 'tie', got {type}", type=type(got).__name__)
+    assert got == "a: new head", tr("on 'clear', (a) is ahead of (c) by about 10 points on every seed and the "
+                                    "intervals do not touch: choose it (got {got!r})", got=got)
     got = choose(rows, "close", 5)
-    assert got == "tie", (f"on 'close', (a) and (c) trade places from seed to seed and their intervals overlap: "
-                          f"the evidence does not separate them, answer 'tie' (got {got!r})")
+    assert got == "tie", tr("on 'close', (a) and (c) trade places from seed to seed and their intervals overlap: "
+                            "the evidence does not separate them, answer 'tie' (got {got!r})", got=got)
     one = [r for r in rows if r["target"] == "clear" and r["seed"] == 0]
-    assert choose(one, "clear", 5) == "tie", "one seed gives no interval at all: that is a 'tie', not a winner"
+    assert choose(one, "clear", 5) == "tie", tr(
+        "one seed gives no interval at all: that is a 'tie', not a winner")
 
 
 @observe("lesson03.choose_evidence")

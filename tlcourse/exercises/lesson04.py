@@ -6,6 +6,7 @@ import torch
 
 from tlcourse.grading.checks import exercise
 from tlcourse.grading.observe import observe
+from tlcourse.i18n import tr
 from tlcourse.models import LAYERS, CourseNet
 
 
@@ -20,18 +21,19 @@ def _(freeze_up_to):
     torch.manual_seed(0)
     net = CourseNet(5)
     got = freeze_up_to(net, "conv2")
-    assert got is net, "return the model you were given (so calls can be chained), not a copy"
+    assert got is net, tr("return the model you were given (so calls can be chained), not a copy")
     expected = {n: i > 1 for i, n in enumerate(LAYERS)}
-    assert _trainable(net) == expected, ("after freeze_up_to(net, 'conv2') conv1 and conv2 should be frozen "
-                                         f"and the rest trainable; trainable now: {_trainable(net)}")
+    assert _trainable(net) == expected, tr("after freeze_up_to(net, 'conv2') conv1 and conv2 should be frozen "
+                                           "and the rest trainable; trainable now: {trainable}",
+                                           trainable=_trainable(net))
     partly = [n for n in LAYERS if len({p.requires_grad for p in getattr(net, n).parameters()}) > 1]
-    assert not partly, f"freeze a layer's weight and its bias together; {partly} are half frozen"
+    assert not partly, tr("freeze a layer's weight and its bias together; {partly} are half frozen", partly=partly)
     freeze_up_to(net, "fc2")
     assert _trainable(net) == {n: n == "fc3" for n in LAYERS}, (
-        "freezing up to fc2 should leave only fc3 training")
+        tr("freezing up to fc2 should leave only fc3 training"))
     freeze_up_to(net, "conv1")
     assert _trainable(net) == {n: n != "conv1" for n in LAYERS}, (
-        "layers above `layer` must train again, even if an earlier call froze them")
+        tr("layers above `layer` must train again, even if an earlier call froze them"))
 
 
 def _moved_after_freezing(freeze, names, *, seed: int, optimizer: str = "sgd", weight_decay: float = 5e-4,
@@ -70,28 +72,29 @@ def _moved_after_freezing(freeze, names, *, seed: int, optimizer: str = "sgd", w
           "weight decay keep updating it. PyTorch's optimizers skip a parameter whose .grad is None.")
 def _(freeze_layers):
     returned, moved = _moved_after_freezing(freeze_layers, ["conv1", "conv2"], seed=0)
-    assert returned, "return the model you were given, not a copy"
+    assert returned, tr("return the model you were given, not a copy")
     still = [n for n in ("conv1", "conv2") if moved[n]]
-    assert not still, (f"{still} still move after freeze_layers(model, ['conv1', 'conv2']) under SGD with momentum "
-                       "and weight decay: the optimizer still updates them")
+    assert not still, tr("{still} still move after freeze_layers(model, ['conv1', 'conv2']) under SGD with momentum "
+                         "and weight decay: the optimizer still updates them", still=still)
     stopped = [n for n in LAYERS[2:] if not moved[n]]
-    assert not stopped, f"only conv1 and conv2 should stop; {stopped} stopped training too"
+    assert not stopped, tr("only conv1 and conv2 should stop; {stopped} stopped training too", stopped=stopped)
     _, moved = _moved_after_freezing(freeze_layers, ["conv3", "fc1"], seed=1, optimizer="adamw")
-    assert not moved["conv3"] and not moved["fc1"], "under AdamW (decoupled weight decay) the frozen layers move"
+    assert not moved["conv3"] and not moved["fc1"], tr(
+        "under AdamW (decoupled weight decay) the frozen layers move")
 
 
 @exercise("lesson04.read_lr_finder", hint="Look where the smoothed loss falls steeply, left of its minimum: "
           "the minimum itself is already at the edge of divergence.")
 def _(chosen_lr, finder):
     assert isinstance(chosen_lr, (int, float)) and not isinstance(chosen_lr, bool), (
-        f"chosen_lr should be a number such as 3e-3, not {type(chosen_lr).__name__}")
-    assert chosen_lr > 0, "a learning rate is positive"
+        tr("chosen_lr should be a number such as 3e-3, not {type}", type=type(chosen_lr).__name__))
+    assert chosen_lr > 0, tr("a learning rate is positive")
     assert chosen_lr < finder.min_loss_lr, (
-        f"{chosen_lr:.1e} is at or past the loss minimum ({finder.min_loss_lr:.1e}): "
-        "training there is unstable")
+        tr("{lr:.1e} is at or past the loss minimum ({minimum:.1e}): training there is unstable",
+           lr=chosen_lr, minimum=finder.min_loss_lr))
     assert chosen_lr >= finder.steepest_lr / 30, (
-        f"{chosen_lr:.1e} is far left of where the loss falls fastest ({finder.steepest_lr:.1e}): "
-        "training would crawl")
+        tr("{lr:.1e} is far left of where the loss falls fastest ({steepest:.1e}): training would crawl",
+           lr=chosen_lr, steepest=finder.steepest_lr))
 
 
 # What the grader observes (``tlcourse.grading.observe``): the answers on inputs drawn from the grading seed.

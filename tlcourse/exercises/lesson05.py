@@ -7,6 +7,7 @@ from torch import nn
 
 from tlcourse.grading.checks import exercise
 from tlcourse.grading.observe import observe
+from tlcourse.i18n import tr
 from tlcourse.viz.deconvnet import forward_with_switches, project_down
 
 
@@ -19,30 +20,34 @@ def _(unpool):
                       [7., 1., 0., 6.]]).view(1, 1, 4, 4)
     pooled, switches = F.max_pool2d(x, 2, return_indices=True)
     got = unpool(pooled, switches, (4, 4))
-    assert isinstance(got, torch.Tensor), f"return a tensor, not {type(got).__name__}"
-    assert got.shape == (1, 1, 4, 4), f"the 4x4 example should give shape (1, 1, 4, 4), got {tuple(got.shape)}"
+    assert isinstance(got, torch.Tensor), tr("return a tensor, not {type}", type=type(got).__name__)
+    assert got.shape == (1, 1, 4, 4), tr("the 4x4 example should give shape (1, 1, 4, 4), got {shape}",
+                                         shape=tuple(got.shape))
     want = torch.tensor([[0., 5., 0., 0.], [0., 0., 8., 0.], [0., 0., 0., 0.], [7., 0., 0., 6.]]).view(1, 1, 4, 4)
-    assert torch.equal(got, want), (f"on the 4x4 example from the lesson, expected\n{want[0, 0]}\ngot\n{got[0, 0]}\n"
-                                    "each maximum must go back where it came from, zeros elsewhere")
+    assert torch.equal(got, want), tr("on the 4x4 example from the lesson, expected\n{want}\ngot\n{got}\n"
+                                      "each maximum must go back where it came from, zeros elsewhere",
+                                      want=want[0, 0], got=got[0, 0])
     g = torch.Generator().manual_seed(0)
     x = torch.randn(2, 3, 6, 8, generator=g)
     pooled, switches = F.max_pool2d(x, 2, return_indices=True)
     got = unpool(pooled, switches, (6, 8))
-    assert got.shape == (2, 3, 6, 8), f"a (2, 3, 3, 4) input with output_size (6, 8) should give (2, 3, 6, 8), " \
-                                      f"got {tuple(got.shape)}: keep the batch and channel dimensions"
+    assert got.shape == (2, 3, 6, 8), tr("a (2, 3, 3, 4) input with output_size (6, 8) should give (2, 3, 6, 8), "
+                                         "got {shape}: keep the batch and channel dimensions", shape=tuple(got.shape))
     assert torch.equal(got, F.max_unpool2d(pooled, switches, 2, output_size=(6, 8))), \
-        "on a random batch your result differs from torch's F.max_unpool2d"
+        tr("on a random batch your result differs from torch's F.max_unpool2d")
 
 
 @exercise("lesson05.edge_filter", hint="Positive weights where the ink should be (top row), negative where the "
           "background should be (bottom row), and weights that sum to 0 so a flat patch gives 0.")
 def _(edge_filter):
     filt = edge_filter()
-    assert isinstance(filt, torch.Tensor), f"give a torch tensor, not {type(filt).__name__}"
-    assert filt.shape == (3, 3), f"a conv1 filter of the course network is 3x3, got shape {tuple(filt.shape)}"
+    assert isinstance(filt, torch.Tensor), tr("give a torch tensor, not {type}", type=type(filt).__name__)
+    assert filt.shape == (3, 3), tr("a conv1 filter of the course network is 3x3, got shape {shape}",
+                                    shape=tuple(filt.shape))
     filt = filt.float()
     assert abs(float(filt.sum())) < 1e-4, \
-        f"your weights sum to {float(filt.sum()):.3f}: a flat image (all ink or all background) must give 0"
+        tr("your weights sum to {total:.3f}: a flat image (all ink or all background) must give 0",
+           total=float(filt.sum()))
     images = torch.zeros(4, 1, 12, 12)
     images[0, :, :6] = 1      # ink above, background below: the edge to detect
     images[1, :, 6:] = 1      # background above, ink below
@@ -50,10 +55,11 @@ def _(edge_filter):
     images[3] = 0.5           # flat grey
     response = F.relu(F.conv2d(images, filt.view(1, 1, 3, 3))).amax((1, 2, 3))
     best = float(response[0])
-    assert best > 0, "your filter does not respond at all to ink above background"
-    for i, what in [(1, "background above ink"), (2, "a vertical edge")]:
-        assert float(response[i]) < 0.5 * best, (f"your filter responds to {what} ({float(response[i]):.2f}) "
-                                                 f"almost as much as to ink above background ({best:.2f})")
+    assert best > 0, tr("your filter does not respond at all to ink above background")
+    for i, what in [(1, tr("background above ink")), (2, tr("a vertical edge"))]:
+        assert float(response[i]) < 0.5 * best, tr("your filter responds to {what} ({response:.2f}) "
+                                                   "almost as much as to ink above background ({best:.2f})",
+                                                   what=what, response=float(response[i]), best=best)
 
 
 def walk_case(seed: int, relu: bool = True, pool: bool = True, size: tuple[int, int] | None = None):
@@ -88,26 +94,27 @@ def walk_case(seed: int, relu: bool = True, pool: bool = True, size: tuple[int, 
           "the switches recorded on the way up (viz.unpool or your unpool), and the deconvnet's ReLU acts on "
           "the signal coming down, not on the forward pass's mask.")
 def _(walk_back):
-    cases = [("a stack of convs and ReLUs (no max-pool)", dict(relu=True, pool=False),
-              "the ReLU step: the deconvnet keeps the positive part of the signal coming down (relu of it); "
-              "multiplying by the forward pass's mask is backpropagation's rule, the gradient"),
-             ("a stack of convs and max-pools (no ReLU)", dict(relu=False, pool=True),
-              "the unpooling step: each value goes back to its switch (the position of its maximum on the "
-              "way up), zeros elsewhere"),
-             ("convs, ReLUs and max-pools", dict(relu=True, pool=True), "")]
+    cases = [(tr("a stack of convs and ReLUs (no max-pool)"), dict(relu=True, pool=False),
+              tr("the ReLU step: the deconvnet keeps the positive part of the signal coming down (relu of it); "
+                 "multiplying by the forward pass's mask is backpropagation's rule, the gradient")),
+             (tr("a stack of convs and max-pools (no ReLU)"), dict(relu=False, pool=True),
+              tr("the unpooling step: each value goes back to its switch (the position of its maximum on the "
+                 "way up), zeros elsewhere")),
+             (tr("convs, ReLUs and max-pools"), dict(relu=True, pool=True), "")]
     for seed, (what, options, fix) in enumerate(cases):
         top, steps = walk_case(seed, **options)
         with torch.no_grad():
             got = walk_back(top, steps)
             want = project_down(top, steps)
-        assert isinstance(got, torch.Tensor), f"return a tensor, not {type(got).__name__}"
-        assert got.shape == want.shape, (f"on {what} the walk should end in pixel space, shape "
-                                         f"{tuple(want.shape)}, got {tuple(got.shape)}")
+        assert isinstance(got, torch.Tensor), tr("return a tensor, not {type}", type=type(got).__name__)
+        assert got.shape == want.shape, tr("on {what} the walk should end in pixel space, shape {want}, got {got}",
+                                           what=what, want=tuple(want.shape), got=tuple(got.shape))
         if not torch.allclose(got, want, rtol=1e-4, atol=1e-5):
             if not options["pool"] and torch.allclose(got, project_down(top, steps, "gradient"), rtol=1e-4, atol=1e-5):
-                fix = ("the ReLU step: multiplying by the forward mask is backpropagation's rule, so you "
-                       "computed the gradient, not the deconvnet")
-            raise AssertionError(f"on {what} your walk differs from the deconvnet" + (f"; check {fix}" if fix else ""))
+                fix = tr("the ReLU step: multiplying by the forward mask is backpropagation's rule, so you "
+                         "computed the gradient, not the deconvnet")
+            raise AssertionError(tr("on {what} your walk differs from the deconvnet", what=what)
+                                 + (tr("; check {fix}", fix=fix) if fix else ""))
 
 
 # What the grader observes (``tlcourse.grading.observe``): the answers on inputs drawn from the grading seed.

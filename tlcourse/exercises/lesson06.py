@@ -9,6 +9,7 @@ import torch
 
 from tlcourse.grading.checks import exercise
 from tlcourse.grading.observe import observe
+from tlcourse.i18n import tr
 
 
 @exercise("lesson06.grl", hint="Subclass torch.autograd.Function: forward returns x unchanged "
@@ -16,30 +17,31 @@ from tlcourse.grading.observe import observe
 def _grl(grad_reverse) -> None:
     x = torch.randn(4, 3, dtype=torch.double, requires_grad=True)
     y = grad_reverse(x, 0.5)
-    assert torch.is_tensor(y), f"grad_reverse should return a tensor, got {type(y).__name__}"
-    assert y.shape == x.shape, f"the output should keep the input's shape {tuple(x.shape)}, got {tuple(y.shape)}"
-    assert torch.allclose(y, x), "forward must be the identity: grad_reverse(x, lambd) should equal x"
-    assert y.requires_grad, "the output must stay connected to the graph (do not detach it)"
+    assert torch.is_tensor(y), tr("grad_reverse should return a tensor, got {type}", type=type(y).__name__)
+    assert y.shape == x.shape, tr("the output should keep the input's shape {want}, got {got}",
+                                  want=tuple(x.shape), got=tuple(y.shape))
+    assert torch.allclose(y, x), tr("forward must be the identity: grad_reverse(x, lambd) should equal x")
+    assert y.requires_grad, tr("the output must stay connected to the graph (do not detach it)")
     w = torch.randn(4, 3, dtype=torch.double)
     for lambd in (0.0, 0.5, 2.0):
         (g,) = torch.autograd.grad((grad_reverse(x, lambd) * w).sum(), x)
         assert torch.allclose(g, -lambd * w), (
-            f"with lambd={lambd} the gradient should be -{lambd} times the incoming one")
+            tr("with lambd={lambd} the gradient should be -{lambd} times the incoming one", lambd=lambd))
     # gradcheck: give the layer the forward value its backward claims (-lambda x)
     lambd = 0.7
     f = lambda t: grad_reverse(t, lambd) + (-lambd * t - t).detach()
-    assert torch.autograd.gradcheck(f, (x,), raise_exception=False), "torch.autograd.gradcheck failed"
+    assert torch.autograd.gradcheck(f, (x,), raise_exception=False), tr("torch.autograd.gradcheck failed")
 
 
 @exercise("lesson06.schedule", hint="2 / (1 + math.exp(-gamma * p)) - 1")
 def _schedule(dann_lambda) -> None:
-    assert abs(dann_lambda(0.0)) < 1e-9, f"the schedule must start at 0, got {dann_lambda(0.0)}"
+    assert abs(dann_lambda(0.0)) < 1e-9, tr("the schedule must start at 0, got {got}", got=dann_lambda(0.0))
     for p in (0.1, 0.5, 1.0):
         want = 2 / (1 + math.exp(-10 * p)) - 1
         got = dann_lambda(p)
-        assert abs(got - want) < 1e-6, f"dann_lambda({p}) should be {want:.4f}, got {got}"
+        assert abs(got - want) < 1e-6, tr("dann_lambda({p}) should be {want:.4f}, got {got}", p=p, want=want, got=got)
     want = 2 / (1 + math.exp(-0.2)) - 1
-    assert abs(dann_lambda(0.2, gamma=1.0) - want) < 1e-6, "use the gamma argument instead of a fixed 10"
+    assert abs(dann_lambda(0.2, gamma=1.0) - want) < 1e-6, tr("use the gamma argument instead of a fixed 10")
 
 
 @exercise("lesson06.domain-loss", hint="F.binary_cross_entropy_with_logits on each domain with "
@@ -51,17 +53,18 @@ def _domain_loss(domain_loss) -> None:
     want = 0.5 * (F.binary_cross_entropy_with_logits(zs, torch.zeros(3))
                   + F.binary_cross_entropy_with_logits(zt, torch.ones(2)))
     got = domain_loss(zs, zt)
-    assert torch.is_tensor(got) and got.dim() == 0, "return a 0-d tensor (a scalar loss)"
+    assert torch.is_tensor(got) and got.dim() == 0, tr("return a 0-d tensor (a scalar loss)")
     flipped = 0.5 * (F.binary_cross_entropy_with_logits(zs, torch.ones(3))
                      + F.binary_cross_entropy_with_logits(zt, torch.zeros(2)))
-    assert not torch.isclose(got, flipped), "source is domain 0 and target is domain 1, not the other way round"
+    assert not torch.isclose(got, flipped), tr("source is domain 0 and target is domain 1, not the other way round")
     pooled = F.binary_cross_entropy_with_logits(torch.cat([zs, zt]), torch.tensor([0.0, 0, 0, 1, 1]))
     assert torch.isclose(got, want, atol=1e-6), (
-        f"expected {want.item():.4f}, got {got.item():.4f}"
-        + (" (you pooled both domains; average the two domains' means instead)" if torch.isclose(got, pooled) else ""))
+        tr("expected {want:.4f}, got {got:.4f}", want=want.item(), got=got.item())
+        + (tr(" (you pooled both domains; average the two domains' means instead)") if torch.isclose(got, pooled)
+           else ""))
     zs.requires_grad_(True)
     domain_loss(zs, zt).backward()
-    assert zs.grad is not None, "the loss must be differentiable with respect to the logits"
+    assert zs.grad is not None, tr("the loss must be differentiable with respect to the logits")
 
 
 # What the grader observes (``tlcourse.grading.observe``): the answers on inputs drawn from the grading seed.
@@ -156,33 +159,35 @@ def _dann_step(dann_step) -> None:
 
     got = _steps(0, dann_step)
     assert isinstance(got["losses"][0], list) and len(got["losses"][0]) == 2, \
-        "return the two losses, (label loss, domain loss)"
+        tr("return the two losses, (label loss, domain loss)")
     want = _steps(0, _library_step())
     (ly, ld), (wy, wd) = got["losses"][0], want["losses"][0]  # the first step's losses: before any update
     assert math.isclose(ly, wy, rel_tol=1e-4, abs_tol=1e-6), (
-        f"the label loss should be {wy:.4f}, got {ly:.4f}: cross-entropy of model.head(f_s) and y_s")
+        tr("the label loss should be {want:.4f}, got {got:.4f}: cross-entropy of model.head(f_s) and y_s",
+           want=wy, got=ly))
     assert math.isclose(ld, wd, rel_tol=1e-4, abs_tol=1e-6), (
-        f"the domain loss should be {wd:.4f}, got {ld:.4f}: domain_loss of the discriminator's logits on "
-        "the source features, then on the target features (one discriminator call on torch.cat([f_s, f_t]))")
+        tr("the domain loss should be {want:.4f}, got {got:.4f}: domain_loss of the discriminator's logits on "
+           "the source features, then on the target features (one discriminator call on torch.cat([f_s, f_t]))",
+           want=wd, got=ld))
     close = lambda a, b: torch.allclose(a, b, rtol=1e-4, atol=1e-6)
     assert not torch.equal(got["head moved"], torch.zeros_like(got["head moved"])), \
-        "the parameters did not move: call optimizer.step() (after backward)"
+        tr("the parameters did not move: call optimizer.step() (after backward)")
     if not close(got["features moved"], want["features moved"]):
-        mistakes = {"the features were pushed to *help* the discriminator: reverse the gradient (grad_reverse)":
+        mistakes = {tr("the features were pushed to *help* the discriminator: reverse the gradient (grad_reverse)"):
                     lambda p, t: -t * dann_lambda(p),
-                    "the reversal weight ignores the schedule: use trade_off * dann_lambda(p)": lambda p, t: t,
-                    "the reversal weight ignores trade_off: use trade_off * dann_lambda(p)":
+                    tr("the reversal weight ignores the schedule: use trade_off * dann_lambda(p)"): lambda p, t: t,
+                    tr("the reversal weight ignores trade_off: use trade_off * dann_lambda(p)"):
                     lambda p, t: dann_lambda(p)}
         for message, weight in mistakes.items():
             if close(got["features moved"], _steps(0, _library_step(weight))["features moved"]):
                 raise AssertionError(message)
-        raise AssertionError("the feature extractor did not move as one DANN step moves it (did you zero the "
-                             "gradients before backward, and take one step on loss_y + loss_d?)")
+        raise AssertionError(tr("the feature extractor did not move as one DANN step moves it (did you zero the "
+                                "gradients before backward, and take one step on loss_y + loss_d?)"))
     assert close(got["discriminator moved"], want["discriminator moved"]), \
-        "the discriminator did not learn as it should: it minimises the domain loss, at full rate"
-    assert close(got["head moved"], want["head moved"]), "the label head did not move as it should"
+        tr("the discriminator did not learn as it should: it minimises the domain loss, at full rate")
+    assert close(got["head moved"], want["head moved"]), tr("the label head did not move as it should")
     assert all(math.isclose(a, b, rel_tol=1e-4, abs_tol=1e-6) for a, b in zip(got["losses"][1], want["losses"][1])), \
-        "the second step's losses differ: zero the gradients at every step"
+        tr("the second step's losses differ: zero the gradients at every step")
 
 
 @observe("lesson06.dann-step", rtol=1e-4, atol=1e-6)

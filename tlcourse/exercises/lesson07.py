@@ -8,6 +8,7 @@ import torch
 
 from tlcourse.grading.checks import exercise
 from tlcourse.grading.observe import observe
+from tlcourse.i18n import tr
 
 
 def _reference_mmd2(x, y, sigma):
@@ -24,15 +25,16 @@ def _mmd(mmd2_gaussian) -> None:
     g = torch.Generator().manual_seed(0)
     x, y = torch.randn(7, 3, generator=g), torch.randn(5, 3, generator=g) + 0.5
     got = mmd2_gaussian(x, y, 1.5)
-    assert torch.is_tensor(got) and got.dim() == 0, "return a 0-d tensor"
+    assert torch.is_tensor(got) and got.dim() == 0, tr("return a 0-d tensor")
     want = _reference_mmd2(x, y, 1.5)
     biased = (torch.exp(-torch.cdist(x, x) ** 2 / 4.5).mean() + torch.exp(-torch.cdist(y, y) ** 2 / 4.5).mean()
               - 2 * torch.exp(-torch.cdist(x, y) ** 2 / 4.5).mean())
     if torch.isclose(got, biased, atol=1e-5):
-        raise AssertionError("you computed the biased estimate: leave out the i = j terms")
-    assert torch.isclose(got, want, atol=1e-5), f"expected {want.item():.5f}, got {got.item():.5f}"
+        raise AssertionError(tr("you computed the biased estimate: leave out the i = j terms"))
+    assert torch.isclose(got, want, atol=1e-5), tr("expected {want:.5f}, got {got:.5f}",
+                                                   want=want.item(), got=got.item())
     a, b = torch.randn(400, 2, generator=g), torch.randn(400, 2, generator=g)
-    assert abs(mmd2_gaussian(a, b, 1.0).item()) < 0.01, "two samples of one distribution should give ~0"
+    assert abs(mmd2_gaussian(a, b, 1.0).item()) < 0.01, tr("two samples of one distribution should give ~0")
 
 
 @exercise("lesson07.weights", hint="odds = p / (1 - p); multiply by n_source / n_target; "
@@ -40,14 +42,17 @@ def _mmd(mmd2_gaussian) -> None:
 def _weights(weights_from_probs) -> None:
     p = torch.tensor([0.5, 0.2, 0.8, 0.99])
     got = torch.as_tensor(weights_from_probs(p, 4, 2, 1000.0), dtype=torch.float64)
-    assert got.shape == (4,), f"one weight per source sample: expected shape (4,), got {tuple(got.shape)}"
+    assert got.shape == (4,), tr("one weight per source sample: expected shape (4,), got {shape}",
+                                 shape=tuple(got.shape))
     raw = (p / (1 - p)).double() * 2
     assert torch.allclose(got, raw / raw.mean(), rtol=1e-4), (
-        f"expected {[round(v, 3) for v in (raw / raw.mean()).tolist()]}, got {[round(v, 3) for v in got.tolist()]}")
+        tr("expected {want}, got {got}", want=[round(v, 3) for v in (raw / raw.mean()).tolist()],
+           got=[round(v, 3) for v in got.tolist()]))
     clipped = torch.as_tensor(weights_from_probs(p, 4, 2, 3.0), dtype=torch.float64)
     want = raw.clamp(max=3.0)
-    assert torch.allclose(clipped, want / want.mean(), rtol=1e-4), "clip the weights first, then normalise to mean 1"
-    assert math.isclose(float(clipped.mean()), 1.0, rel_tol=1e-5), "the weights should average to 1"
+    assert torch.allclose(clipped, want / want.mean(), rtol=1e-4), tr(
+        "clip the weights first, then normalise to mean 1")
+    assert math.isclose(float(clipped.mean()), 1.0, rel_tol=1e-5), tr("the weights should average to 1")
 
 
 # What the grader observes (``tlcourse.grading.observe``): the answers on inputs drawn from the grading seed.
@@ -94,13 +99,13 @@ def _pairs(seed: int, n_source: int = 300, n_target: int = 200) -> list[tuple[to
 def _choose(worth_reweighting) -> None:
     for source, target, overlap in _pairs(0):
         got = worth_reweighting(source, target)
-        assert isinstance(got, (bool, np.bool_)), f"return True or False, got {type(got).__name__}"
+        assert isinstance(got, (bool, np.bool_)), tr("return True or False, got {type}", type=type(got).__name__)
         if overlap:
-            assert got, ("on two overlapping samples (the target is a slightly moved copy of the source) "
-                         "importance weighting is worth trying: the weights keep most of the sample")
+            assert got, tr("on two overlapping samples (the target is a slightly moved copy of the source) "
+                           "importance weighting is worth trying: the weights keep most of the sample")
         else:
-            assert not got, ("on two samples that barely overlap, a few source examples would carry all the "
-                             "weight: look at the effective sample size of the weights")
+            assert not got, tr("on two samples that barely overlap, a few source examples would carry all the "
+                               "weight: look at the effective sample size of the weights")
 
 
 @observe("lesson07.choose")

@@ -6,6 +6,7 @@ from torch import nn
 
 from tlcourse.grading.checks import exercise
 from tlcourse.grading.observe import observe
+from tlcourse.i18n import tr
 
 
 def _reference(x, weight, bias, lora_a, lora_b, alpha) -> torch.Tensor:
@@ -38,15 +39,17 @@ def _lora_inputs(g: torch.Generator, n_in: int, n_out: int, rank: int):
 def _lora(lora_linear) -> None:
     x, w, b, a, bb = _lora_inputs(torch.Generator().manual_seed(0), 6, 4, 2)
     got = lora_linear(x, w, b, a, torch.zeros_like(bb), 8)
-    assert torch.is_tensor(got) and got.shape == (5, 4), f"expected a (5, 4) tensor, got {getattr(got, 'shape', got)}"
-    assert torch.allclose(got, x @ w.T + b), "with lora_b = 0 the layer must be exactly the frozen layer x W^T + b"
+    assert torch.is_tensor(got) and got.shape == (5, 4), tr("expected a (5, 4) tensor, got {got}",
+                                                            got=getattr(got, "shape", got))
+    assert torch.allclose(got, x @ w.T + b), tr("with lora_b = 0 the layer must be exactly the frozen layer x W^T + b")
     want = _reference(x, w, b, a, bb, 8)
     got = lora_linear(x, w, b, a, bb, 8)
-    assert not torch.allclose(got, x @ w.T + b + x @ a.T @ bb.T), "scale the low-rank update by alpha / r (here 8 / 2 = 4)"
-    assert torch.allclose(got, want, atol=1e-8), "the output differs from peft's LoRA layer with the same factors"
+    assert not torch.allclose(got, x @ w.T + b + x @ a.T @ bb.T), tr(
+        "scale the low-rank update by alpha / r (here 8 / 2 = 4)")
+    assert torch.allclose(got, want, atol=1e-8), tr("the output differs from peft's LoRA layer with the same factors")
     x, w, b, a, bb = _lora_inputs(torch.Generator().manual_seed(1), 3, 7, 3)
     assert torch.allclose(lora_linear(x, w, b, a, bb, 6), _reference(x, w, b, a, bb, 6), atol=1e-8), (
-        "wrong for rank 3 and alpha 6: take r from lora_a.shape[0]")
+        tr("wrong for rank 3 and alpha 6: take r from lora_a.shape[0]"))
 
 
 @observe("lesson08.lora", rtol=1e-6, atol=1e-8)
@@ -68,14 +71,16 @@ def _preprocess(to_backbone) -> None:
     x = torch.nn.functional.interpolate(x, size=(28, 28), mode="bilinear", align_corners=False)  # smooth images
     got = to_backbone(x)
     assert torch.is_tensor(got) and got.shape == (3, 3, 96, 96), (
-        f"expected shape (3, 3, 96, 96): 3 colour channels at 96 x 96, got {tuple(getattr(got, 'shape', ()))}")
+        tr("expected shape (3, 3, 96, 96): 3 colour channels at 96 x 96, got {shape}",
+           shape=tuple(getattr(got, "shape", ()))))
     assert torch.equal(got[:, 0], got[:, 1]) and torch.equal(got[:, 1], got[:, 2]), (
-        "a grey image becomes colour by repeating its one channel: the three channels must be equal")
+        tr("a grey image becomes colour by repeating its one channel: the three channels must be equal"))
     for value, want in ((0.0, -1.0), (1.0, 1.0), (0.5, 0.0)):
         out = to_backbone(torch.full((1, 1, 28, 28), value))
         assert torch.allclose(out, torch.full_like(out, want), atol=1e-5), (
-            f"a pixel of {value} should become {want}: the network expects [-1, 1], not [0, 1]")
-    assert (got - LESSON_INPUT(x)).abs().mean() < 0.02, "resize the whole image to 96 x 96 (no crop, no padding)"
+            tr("a pixel of {value} should become {want}: the network expects [-1, 1], not [0, 1]",
+               value=value, want=want))
+    assert (got - LESSON_INPUT(x)).abs().mean() < 0.02, tr("resize the whole image to 96 x 96 (no crop, no padding)")
 
 
 @observe("lesson08.preprocess", rtol=0.0, atol=0.05)

@@ -9,6 +9,7 @@ import torch
 
 from tlcourse.grading.checks import exercise
 from tlcourse.grading.observe import observe
+from tlcourse.i18n import tr
 
 BODY = ("conv1", "conv2", "conv3", "fc1", "fc2")
 
@@ -19,16 +20,16 @@ BODY = ("conv1", "conv2", "conv3", "fc1", "fc2")
           "t * s / sqrt(n) with t = scipy.stats.t.ppf(0.975, n - 1) (4.30 for 3 seeds, not 1.96).")
 def _(interval) -> None:
     got = interval([0.80, 0.82, 0.84])
-    assert isinstance(got, tuple) and len(got) == 3, f"return a tuple (mean, low, high), got {got!r}"
+    assert isinstance(got, tuple) and len(got) == 3, tr("return a tuple (mean, low, high), got {got!r}", got=got)
     mean, low, high = (float(v) for v in got)
-    assert abs(mean - 0.82) < 1e-9, f"the mean of [0.80, 0.82, 0.84] is 0.82, got {mean}"
+    assert abs(mean - 0.82) < 1e-9, tr("the mean of [0.80, 0.82, 0.84] is 0.82, got {mean}", mean=mean)
     half = high - mean
-    assert abs((mean - low) - half) < 1e-9, "the interval should be symmetric about the mean"
+    assert abs((mean - low) - half) < 1e-9, tr("the interval should be symmetric about the mean")
     if abs(half - 1.96 * 0.02 / 3 ** 0.5) < 1e-4:
-        raise AssertionError("with 3 seeds use Student's t with 2 degrees of freedom, not the normal 1.96")
+        raise AssertionError(tr("with 3 seeds use Student's t with 2 degrees of freedom, not the normal 1.96"))
     if abs(half - 4.303 * np.std([0.80, 0.82, 0.84]) / 3 ** 0.5) < 1e-3:
-        raise AssertionError("use the sample standard deviation (ddof=1), not the population one")
-    assert abs(half - 0.04968) < 1e-4, f"the 95% half-width for these 3 values is 0.0497, got {half:.4f}"
+        raise AssertionError(tr("use the sample standard deviation (ddof=1), not the population one"))
+    assert abs(half - 0.04968) < 1e-4, tr("the 95% half-width for these 3 values is 0.0497, got {half:.4f}", half=half)
 
 
 @observe("lesson09.interval", atol=1e-6)
@@ -49,21 +50,26 @@ def _(recommend, task) -> None:
 
     answer = recommend(task)
     assert isinstance(answer, tuple) and len(answer) == 2, (
-        f"recommend must return a pair (choice, val_acc), got {type(answer).__name__}: a bare name has no evidence")
+        tr("recommend must return a pair (choice, val_acc), got {type}: a bare name has no evidence",
+           type=type(answer).__name__))
     choice, val_acc = answer
-    assert choice in STRATEGIES, f"the choice must be one of {STRATEGIES}, got {choice!r}"
+    assert choice in STRATEGIES, tr("the choice must be one of {strategies}, got {choice!r}",
+                                    strategies=STRATEGIES, choice=choice)
     assert isinstance(val_acc, dict) and sorted(val_acc) == sorted(STRATEGIES), (
-        f"val_acc must be a dict with one validation accuracy per strategy: keys {STRATEGIES}")
-    assert all(0 <= float(v) <= 1 for v in val_acc.values()), "accuracies are fractions between 0 and 1"
+        tr("val_acc must be a dict with one validation accuracy per strategy: keys {strategies}",
+           strategies=STRATEGIES))
+    assert all(0 <= float(v) <= 1 for v in val_acc.values()), tr("accuracies are fractions between 0 and 1")
     assert float(val_acc[choice]) == max(float(v) for v in val_acc.values()), (
-        "return the strategy with the best validation accuracy you measured")
-    assert not hasattr(task, "test"), "the task has no test split, and recommend must not load one"
+        tr("return the strategy with the best validation accuracy you measured"))
+    assert not hasattr(task, "test"), tr("the task has no test split, and recommend must not load one")
     for s in STRATEGIES:  # the library's measurement at the defaults (remembered, so free after section 3)
         expected = capstone.validation_accuracy(task, s)
         assert abs(float(val_acc[s]) - expected) <= 0.06, (
-            f"your validation accuracy for {s!r} ({float(val_acc[s]):.3f}) is far from what training it at "
-            f"capstone's default budget gives ({expected:.3f}): measure it, on task.val")
-    print(f"recommend chose {choice!r} for {task.variant} (seed {task.seed}) with evidence "
+            tr("your validation accuracy for {strategy!r} ({got:.3f}) is far from what training it at "
+               "capstone's default budget gives ({expected:.3f}): measure it, on task.val",
+               strategy=s, got=float(val_acc[s]), expected=expected))
+    print(tr("recommend chose {choice!r} for {variant} (seed {seed}) with evidence ", choice=choice,
+             variant=task.variant, seed=task.seed)
           + ", ".join(f"{s[0]} {float(v):.3f}" for s, v in val_acc.items()))
 
 
@@ -142,19 +148,20 @@ def _debug_facts(transfer_and_finetune, seed: int) -> dict:
 def _(transfer_and_finetune) -> None:
     facts = _debug_facts(transfer_and_finetune, 0)
     k = len(_debug_case(0)[1].classes)
-    assert facts["two models"], "return two different models (transferred, fine-tuned), not the input model"
+    assert facts["two models"], tr("return two different models (transferred, fine-tuned), not the input model")
     assert facts["transferred outputs"] == k and facts["finetuned outputs"] == k, (
-        f"the target has {k} classes, but the models output {facts['transferred outputs']} and "
-        f"{facts['finetuned outputs']} scores: replace the 10-way head")
+        tr("the target has {k} classes, but the models output {transferred} and {finetuned} scores: "
+           "replace the 10-way head", k=k, transferred=facts["transferred outputs"],
+           finetuned=facts["finetuned outputs"]))
     assert facts["transferred classes"] and facts["finetuned classes"], (
-        "the models still carry the old class names: set .classes to the target's")
-    assert facts["source untouched"], "the pretrained model passed in was changed: work on copies"
+        tr("the models still carry the old class names: set .classes to the target's"))
+    assert facts["source untouched"], tr("the pretrained model passed in was changed: work on copies")
     assert facts["transferred body kept"] == list(BODY), (
-        f"the transfer step changed {sorted(set(BODY) - set(facts['transferred body kept']))}: "
-        "it should train only the new head")
+        tr("the transfer step changed {layers}: it should train only the new head",
+           layers=sorted(set(BODY) - set(facts["transferred body kept"]))))
     assert facts["finetuned body trained"] == list(BODY), (
-        f"fine-tuning left {sorted(set(BODY) - set(facts['finetuned body trained']))} unchanged: "
-        "it should train every layer")
+        tr("fine-tuning left {layers} unchanged: it should train every layer",
+           layers=sorted(set(BODY) - set(facts["finetuned body trained"]))))
 
 
 @observe("lesson09.debug")

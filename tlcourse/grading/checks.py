@@ -84,7 +84,7 @@ def check(exercise_id: str, *answer: Any) -> bool:
         raise CheckFailed(tr("{id}: not done yet - replace `raise NotImplementedError()` with your code.",
                              id=exercise_id)) from None
     except AssertionError as err:
-        hint = "\n   " + tr("Hint: {hint}", hint=ex.hint) if ex.hint else ""
+        hint = "\n   " + tr("Hint: {hint}", hint=tr(ex.hint)) if ex.hint else ""
         raise CheckFailed(tr("{id}: {message}", id=exercise_id, message=err) + hint
                           + progress.record(exercise_id, passed=False)) from None
     except Exception as err:  # the learner's code crashed inside the test

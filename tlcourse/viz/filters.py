@@ -11,6 +11,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
+from tlcourse.i18n import tr
 from tlcourse.viz.layers import ConvStack, conv_stack
 from tlcourse.viz.plots import show_images
 
@@ -33,5 +34,5 @@ def show_filters(model: nn.Module | ConvStack, layer: str | int = "conv1", ncols
     name = stack.name(layer)
     k = weights.shape[-1]
     return show_images(weights, [f"{name}[{i}]" for i in range(len(weights))], ncols=ncols,
-                       title=title or f"{name} filters ({k}x{k}); bright = positive weight",
+                       title=title or tr("{name} filters ({k}x{k}); bright = positive weight", name=name, k=k),
                        normalize="signed", size=size)

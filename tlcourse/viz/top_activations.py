@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from matplotlib.figure import Figure
 from torch import nn
 
+from tlcourse.i18n import tr
 from tlcourse.viz.layers import ConvStack, conv_stack
 from tlcourse.viz.plots import mosaic, show_panels, to_display
 
@@ -108,9 +109,10 @@ def show_top_activations(top: TopActivations, projections: torch.Tensor | None =
     ``source``: images to draw instead of ``top.source`` (e.g. the same images before normalisation)."""
     crops = top.crop() if source is None else top.crop(source[top.indices])
     rows = [[mosaic(to_display(c, "clip")) for c in crops]]
-    labels = [f"top-{top.values.shape[1]} inputs"]
+    labels = [tr("top-{k} inputs", k=top.values.shape[1])]
     if projections is not None:
         rows.append([mosaic(to_display(p, "signed")) for p in projections])
         labels.append("deconvnet")
-    cols = [f"{top.layer} ch {c}" + (" (silent)" if v == 0 else "") for c, v in zip(top.channels, top.values[:, 0])]
-    return show_panels(rows, labels, cols, title or f"{top.layer}: strongest inputs per channel", size)
+    cols = [tr("{layer} ch {c}", layer=top.layer, c=c) + (tr(" (silent)") if v == 0 else "")
+            for c, v in zip(top.channels, top.values[:, 0])]
+    return show_panels(rows, labels, cols, title or tr("{layer}: strongest inputs per channel", layer=top.layer), size)
