@@ -36,7 +36,8 @@ def placeholders(text: str) -> list[tuple[str, str, str | None]]:
 
 
 def translated_literals() -> dict[str, Path]:
-    """Every string literal passed as the message of ``tr(...)`` (or feedback's ``say(...)``) in tlcourse, and
+    """Every string literal passed as the message of ``tr(...)``, ``Message(...)`` (or feedback's ``say(...)``) in
+    tlcourse, and
     every exercise's hint (``@exercise(..., hint="...")``: check(...) shows it through ``tr``)."""
     found = {}
     for path in PACKAGE.rglob("*.py"):
@@ -44,7 +45,7 @@ def translated_literals() -> dict[str, Path]:
             if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
                 continue
             options = []
-            if node.func.id in ("tr", "say") and node.args:
+            if node.func.id in ("tr", "say", "Message") and node.args:
                 first = node.args[0]
                 options = [first.body, first.orelse] if isinstance(first, ast.IfExp) else [first]
             elif node.func.id == "exercise":
@@ -320,3 +321,28 @@ def test_chinese_title_draws_with_a_cjk_font_and_no_missing_glyph(tmp_path):
             plt.close(fig)
         missing = [str(w.message) for w in after if "missing from font" in str(w.message)]
         assert not missing, missing
+
+
+
+def test_the_judge_gives_its_verdicts_in_the_submissions_language():
+    """A Chinese lesson's feedback: the judge's own reasons, a rule's reason (a Message made in English) and the
+    hint are Chinese for lang="zh", and exactly the English text for the default."""
+    from tlcourse.grading import judge
+    from tlcourse.grading.spec import GradedCell
+
+    def verdicts(exercise_id: str, mine: dict, ref: dict) -> dict[str, str]:
+        test = GradedCell("t", "test", "", "code", 1.0, (exercise_id, "answer"))
+        return {lang: judge.verdict(test, mine, ref, "missing", lang)[1] for lang in ("en", "zh")}
+
+    stub = verdicts("example.add", {"error": "NotImplementedError"}, {})
+    assert stub == {"en": "not done yet: replace `raise NotImplementedError()` with your code.",
+                    "zh": "还没有完成：请把 `raise NotImplementedError()` 换成你的代码。"}
+    ref = {"chosen_lr": 1e-3, "lrs": [1e-5, 1e-4, 1e-3, 1e-2, 1e-1], "min_loss_lr": 1e-2, "steepest_lr": 1e-3,
+           "smoothed": [2.0, 1.9, 1.5, 1.0, 3.0]}
+    ruled = verdicts("lesson04.read_lr_finder", {"values": {**ref, "chosen_lr": 0.5}}, ref)
+    assert ruled["en"].startswith("your learning rate is outside the range where the loss still falls before its "
+                                  "minimum Hint: Look where the smoothed loss falls steeply"), ruled["en"]
+    assert ruled["zh"].startswith("你的学习率不在损失到达最低点之前仍在下降的范围内 提示："), ruled["zh"]
+    assert "Hint" not in ruled["zh"] and "learning rate" not in ruled["zh"], ruled["zh"]
+    differs = verdicts("example.add", {"values": {"three": 4.0}}, {"three": 3.0})
+    assert "('three')" in differs["en"] and differs["zh"].startswith("在评分程序新抽取的输入上"), differs

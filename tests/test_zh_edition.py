@@ -281,6 +281,8 @@ def test_grader_writes_feedback_in_the_submissions_language(graded_pilot):
     *_, feedback_dir, _ = graded_pilot
     text = (feedback_dir / "filled.md").read_text(encoding="utf-8")
     assert text.startswith("# 给 filled 的反馈"), text
+    unsolved = (feedback_dir / "released.md").read_text(encoding="utf-8")  # the judge's reasons, in Chinese too
+    assert "还没有完成" in unsolved and "not done yet" not in unsolved, unsolved
 
 
 def test_chinese_workspace_config_shows_jupyterlab_in_chinese(tmp_path):

@@ -40,6 +40,7 @@ from torch.nn import functional as F
 from tlcourse import domains, four_cases, zoo
 from tlcourse.domains import DomainData, shifted
 from tlcourse.domains.glyphs import LETTERS
+from tlcourse.i18n import Message
 from tlcourse.runtime import DATA_DIR, progress, seed_everything
 from tlcourse.train import evaluate, fit
 from tlcourse.transferability import restrict
@@ -231,7 +232,8 @@ def val_ranges(variant: str, seed: int, rows: list[dict] | None = None) -> dict[
     return {s: (min(a), max(a)) for s, a in accs.items()}
 
 
-def judge_recommendation(variant: str, seed: int, choice, val_acc, rows: list[dict] | None = None) -> str | None:
+def judge_recommendation(variant: str, seed: int, choice, val_acc,
+                         rows: list[dict] | None = None) -> Message | None:
     """Why ``recommend``'s answer ``(choice, val_acc)`` on the grading task (variant, seed) fails, or None.
 
     ``val_acc`` is the list of validation accuracies in the order of ``four_cases.STRATEGIES``. The reason
@@ -242,18 +244,20 @@ def judge_recommendation(variant: str, seed: int, choice, val_acc, rows: list[di
     except (TypeError, ValueError):
         measured = []
     if len(measured) != len(strategies) or not all(0.0 <= v <= 1.0 for v in measured):
-        return ("recommend must return (choice, val_acc) with val_acc a dict of the validation accuracy you "
-                f"measured for each of the {len(strategies)} strategies")
+        return Message("recommend must return (choice, val_acc) with val_acc a dict of the validation accuracy "
+                       "you measured for each of the {n} strategies", n=len(strategies))
     ranges = val_ranges(variant, seed, rows)
     off = [s for s, v in zip(strategies, measured) if not ranges[s][0] - VAL_SLACK <= v <= ranges[s][1] + VAL_SLACK]
     if off:
-        return (f"the validation accuracies you report for {', '.join(map(repr, off))} are not what training "
-                "them on this task gives: measure each strategy (capstone.train_strategy, then task.val)")
+        return Message("the validation accuracies you report for {strategies} are not what training them on this "
+                       "task gives: measure each strategy (capstone.train_strategy, then task.val)",
+                       strategies=", ".join(map(repr, off)))
     if choice not in strategies or measured[strategies.index(choice)] < max(measured):
-        return f"your choice {choice!r} is not the strategy with the best validation accuracy you measured"
+        return Message("your choice {choice!r} is not the strategy with the best validation accuracy you measured",
+                       choice=choice)
     if score_choice(variant, seed, choice, rows) < NEAR_BEST:
-        return (f"your choice {choice!r} falls short of {NEAR_BEST:.0%} of the best strategy's test accuracy "
-                "on this task")
+        return Message("your choice {choice!r} falls short of {near:.0%} of the best strategy's test accuracy on "
+                       "this task", choice=choice, near=NEAR_BEST)
     return None
 
 

@@ -63,6 +63,25 @@ def tr(message: str, lang: str | None = None, /, **fields: Any) -> str:
     return text.format(**fields) if fields else text
 
 
+class Message:
+    """A sentence translated when it is shown, not when it is made: the grader's judge shows a rule's reason in the
+    language of the submission, whichever language the process that made it speaks. ``str()`` gives the current
+    language; fields that are Messages themselves are rendered in the same language."""
+
+    def __init__(self, text: str, /, **fields: Any) -> None:
+        self.text, self.fields = text, fields
+
+    def render(self, lang: str | None = None) -> str:
+        fields = {k: v.render(lang) if isinstance(v, Message) else v for k, v in self.fields.items()}
+        return tr(self.text, lang, **fields)
+
+    def __str__(self) -> str:
+        return self.render()
+
+    def __repr__(self) -> str:
+        return f"Message({self.text!r})"
+
+
 def display_width(text: str) -> int:
     """The columns ``text`` takes in a monospaced font: a Chinese character takes two."""
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)

@@ -6,7 +6,7 @@ import torch
 
 from tlcourse.grading.checks import exercise
 from tlcourse.grading.observe import observe
-from tlcourse.i18n import tr
+from tlcourse.i18n import Message, tr
 
 
 def _samples(rng: np.random.Generator, n: int, d: int, shift: float) -> tuple[np.ndarray, np.ndarray]:
@@ -76,14 +76,15 @@ def _label_shift(label_shift_indices) -> None:
 
 # What the grader observes (``tlcourse.grading.observe``): the answers on inputs drawn from the grading seed.
 
-def _held_out_rule(mine: dict, ref: dict) -> str | None:
+def _held_out_rule(mine: dict, ref: dict) -> Message | None:
     if mine["type"] not in ("float", "int"):
-        return "return the proxy A-distance as a Python number"
+        return Message("return the proxy A-distance as a Python number")
     if not mine["same distribution"] < 0.6:
-        return ("two samples of one distribution got a large proxy A-distance: score the domain classifier "
-                "on points it did not train on")
+        return Message("two samples of one distribution got a large proxy A-distance: score the domain "
+                       "classifier on points it did not train on")
     if not mine["different distributions"] > 1.2:
-        return "two clearly different samples got a small proxy A-distance: keep d_A = 2 * (1 - 2 * error)"
+        return Message("two clearly different samples got a small proxy A-distance: "
+                       "keep d_A = 2 * (1 - 2 * error)")
     return None
 
 
@@ -96,20 +97,21 @@ def _(seed, a_distance):
             "different distributions": a_distance(*_samples(rng, n, d, 1.0))}
 
 
-def _mean_blind_rule(mine: dict, ref: dict) -> str | None:
+def _mean_blind_rule(mine: dict, ref: dict) -> Message | None:
     from tlcourse.discrepancy import mmd2
 
     x, y = (np.asarray(mine[k], dtype=float) for k in ("x", "y"))
     shape = tuple(np.asarray(ref["x"]).shape)
     if x.shape != shape or y.shape != shape:
-        return "return two samples of shape (n, d) for the n and d asked"
+        return Message("return two samples of shape (n, d) for the n and d asked")
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
-        return "the samples must be finite numbers"
+        return Message("the samples must be finite numbers")
     pooled_var = np.concatenate([x, y]).var(0).sum()
     if ((x.mean(0) - y.mean(0)) ** 2).sum() > 1e-8 * (pooled_var + 1e-12):
-        return "the two sample means differ: the linear-kernel MMD is not 0"
+        return Message("the two sample means differ: the linear-kernel MMD is not 0")
     if not float(mmd2(torch.as_tensor(x), torch.as_tensor(y))) > 0.05:
-        return "the Gaussian-kernel MMD barely sees a difference: make the distributions differ beyond the mean"
+        return Message("the Gaussian-kernel MMD barely sees a difference: "
+                       "make the distributions differ beyond the mean")
     return None
 
 
@@ -121,22 +123,23 @@ def _(seed, same_mean_pair):
     return {"x": x, "y": y}
 
 
-def _label_shift_rule(mine: dict, ref: dict) -> str | None:
+def _label_shift_rule(mine: dict, ref: dict) -> Message | None:
     y, want = np.asarray(ref["y"]), ref["counts"]
     picks = [np.asarray(mine[k]) for k in ("indices", "again", "other seed")]
     if any(p.ndim != 1 or p.dtype.kind not in "iu" for p in picks):
-        return "return a 1-d array of integer indices"
+        return Message("return a 1-d array of integer indices")
     idx = picks[0]
     if len(idx) and (idx.min() < 0 or idx.max() >= len(y)):
-        return "the indices must point into y"
+        return Message("the indices must point into y")
     if len(set(idx.tolist())) != len(idx):
-        return "draw without replacement: an image may appear only once"
+        return Message("draw without replacement: an image may appear only once")
     if np.bincount(y[idx], minlength=len(want)).tolist() != want:
-        return "the class counts of your sample do not follow the proportions on the grader's labels"
+        return Message("the class counts of your sample do not follow the proportions on the grader's "
+                       "labels")
     if sorted(picks[1].tolist()) != sorted(idx.tolist()):
-        return "the same seed must give the same sample"
+        return Message("the same seed must give the same sample")
     if sorted(picks[2].tolist()) == sorted(idx.tolist()):
-        return "pick the images at random with the seed, not the first ones"
+        return Message("pick the images at random with the seed, not the first ones")
     return None
 
 

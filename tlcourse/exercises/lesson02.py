@@ -9,7 +9,7 @@ import torch.nn as nn
 
 from tlcourse.grading.checks import exercise
 from tlcourse.grading.observe import observe
-from tlcourse.i18n import tr
+from tlcourse.i18n import Message, tr
 
 
 @exercise("lesson02.digit-predictions", hint="Find the column of each digit by name "
@@ -87,14 +87,15 @@ def _(seed, digit_predictions):
     return {"digits": digit_predictions(logits, classes)}
 
 
-def _probe_rule(mine: dict, ref: dict) -> str | None:
+def _probe_rule(mine: dict, ref: dict) -> Message | None:
     if mine["type"] != "float":
-        return "return the accuracy as a Python float"
+        return Message("return the accuracy as a Python float")
     if abs(mine["clusters"] - ref["clusters"]) > 0.05:
-        return "your probe's accuracy on the grader's features is far from a standardised logistic regression's"
+        return Message("your probe's accuracy on the grader's features is far from a standardised logistic "
+                       "regression's")
     if not mine["relabelled training set"] < 0.5:
-        return ("trained on wrong labels your probe should score near 0 on the test set: fit on the training set, "
-                "score on the test set")
+        return Message("trained on wrong labels your probe should score near 0 on the test set: fit on the "
+                       "training set, score on the test set")
     return None
 
 

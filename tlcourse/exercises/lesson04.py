@@ -6,7 +6,7 @@ import torch
 
 from tlcourse.grading.checks import exercise
 from tlcourse.grading.observe import observe
-from tlcourse.i18n import tr
+from tlcourse.i18n import Message, tr
 from tlcourse.models import LAYERS, CourseNet
 
 
@@ -137,17 +137,19 @@ def _(seed, freeze_layers):
     return out
 
 
-def _lr_rule(mine: dict, ref: dict) -> str | None:
+def _lr_rule(mine: dict, ref: dict) -> Message | None:
     lr = mine["chosen_lr"]
     if type(lr) not in (int, float) or not lr > 0:
-        return "chosen_lr should be a positive number such as 3e-3"
+        return Message("chosen_lr should be a positive number such as 3e-3")
     if not ref["lrs"][0] < lr < ref["min_loss_lr"]:
-        return "your learning rate is outside the range where the loss still falls before its minimum"
+        return Message("your learning rate is outside the range where the loss still falls before its "
+                       "minimum")
     if lr < ref["steepest_lr"] / 30:
-        return "your learning rate is far left of where the loss falls fastest: training would crawl"
+        return Message("your learning rate is far left of where the loss falls fastest: "
+                       "training would crawl")
     at = min(int(np.searchsorted(ref["lrs"], lr)), len(ref["smoothed"]) - 1)
     if not ref["smoothed"][at] < ref["smoothed"][0]:
-        return "the smoothed loss does not fall at your learning rate"
+        return Message("the smoothed loss does not fall at your learning rate")
     return None
 
 

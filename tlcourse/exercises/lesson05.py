@@ -7,7 +7,7 @@ from torch import nn
 
 from tlcourse.grading.checks import exercise
 from tlcourse.grading.observe import observe
-from tlcourse.i18n import tr
+from tlcourse.i18n import Message, tr
 from tlcourse.viz.deconvnet import forward_with_switches, project_down
 
 
@@ -133,20 +133,21 @@ def _(seed, unpool):
     return out
 
 
-def _edge_rule(mine: dict, ref: dict) -> str | None:
+def _edge_rule(mine: dict, ref: dict) -> Message | None:
     f = np.asarray(mine["filter"], dtype=float)
     if f.shape != (3, 3):
-        return "give a 3x3 filter"
+        return Message("give a 3x3 filter")
     if abs(f.sum()) > 1e-4:
-        return "your weights do not sum to 0: a flat image must give 0"
+        return Message("your weights do not sum to 0: a flat image must give 0")
     images = np.zeros((3, 12, 12))
     images[0, :6], images[1, 6:], images[2, :, :6] = 1, 1, 1  # ink above background, below it, a vertical edge
     windows = np.lib.stride_tricks.sliding_window_view(images, (3, 3), axis=(1, 2))
     response = np.maximum((windows * f).sum((-1, -2)), 0).max((1, 2))
     if not response[0] > 0:
-        return "your filter does not respond to ink above background"
+        return Message("your filter does not respond to ink above background")
     if max(response[1], response[2]) >= 0.5 * response[0]:
-        return "your filter responds to other edges almost as much as to ink above background"
+        return Message("your filter responds to other edges almost as much as to ink above "
+                       "background")
     return None
 
 

@@ -9,7 +9,7 @@ import torch
 
 from tlcourse.grading.checks import exercise
 from tlcourse.grading.observe import observe
-from tlcourse.i18n import tr
+from tlcourse.i18n import Message, tr
 
 BODY = ("conv1", "conv2", "conv3", "fc1", "fc2")
 
@@ -73,17 +73,18 @@ def _(recommend, task) -> None:
           + ", ".join(f"{s[0]} {float(v):.3f}" for s, v in val_acc.items()))
 
 
-def _recommend_rule(mine: dict, ref: dict) -> str | None:
+def _recommend_rule(mine: dict, ref: dict) -> Message | None:
     from tlcourse import capstone
 
     drawn = [t["task"] for t in ref["tasks"]]
     got = mine.get("tasks") if isinstance(mine.get("tasks"), list) else []
     if [t.get("task") if isinstance(t, dict) else None for t in got] != drawn:
-        return "recommend was not run on the tasks the grader drew"
+        return Message("recommend was not run on the tasks the grader drew")
     for i, ((variant, task_seed), answer) in enumerate(zip(drawn, got), 1):
         why = capstone.judge_recommendation(variant, task_seed, answer.get("choice"), answer.get("val_acc"))
         if why:
-            return f"on the grader's task {i} of {len(drawn)} ({variant}): {why}"
+            return Message("on the grader's task {i} of {n} ({variant}): {why}", i=i, n=len(drawn), variant=variant,
+                           why=why)
     return None
 
 

@@ -29,6 +29,7 @@ from tlcourse.grading.merge import Merged, RunCell, merge, reference_cells, revi
 from tlcourse.grading.observe import SEED_FILE
 from tlcourse.grading.sandbox import CellRun, run_cells
 from tlcourse.grading.spec import Assignment, read_assignment
+from tlcourse.i18n import notebook_language, tr
 
 MAX_SUBMISSION_BYTES = 50 * 2**20
 
@@ -123,40 +124,50 @@ def reference_job(source: bytes, name: str, seed: int, limits: Limits, isolation
     return reference_from(run_reference(source, name, seed, limits, isolation, keep), source, name)
 
 
-def _where(cell: RunCell, index: int) -> str:
-    where = f"cell {cell.origin}" if cell.origin is not None else f"cell {index + 1} (put back by the grader)"
+def _where(cell: RunCell, index: int, lang: str) -> str:
+    where = (tr("cell {n}", lang, n=cell.origin) if cell.origin is not None
+             else tr("cell {n} (put back by the grader)", lang, n=index + 1))
     return f"{where} (`{cell.grade_id}`)" if cell.grade_id else where
 
 
-def _why_missing(rec, limits: Limits) -> str:
+def _why_missing(rec, limits: Limits, lang: str) -> str:
     """Why a test cell's observation did not come back, from its cell's record."""
     if rec is None or rec.status == "not-run":
-        return f"not checked: the notebook used up its time limit ({limits.max_time:.0f} s)."
+        return tr("not checked: the notebook used up its time limit ({seconds:.0f} s).", lang,
+                  seconds=limits.max_time)
     if rec.status == "abandoned":
-        return f"not checked: the kernel had to be restarted more than {limits.restarts} times."
+        return tr("not checked: the kernel had to be restarted more than {n} times.", lang, n=limits.restarts)
     if rec.status == "timeout":
-        return f"stopped after {limits.cell_timeout:.0f} s (the time limit per cell) while checking your answer."
+        return tr("stopped after {seconds:.0f} s (the time limit per cell) while checking your answer.", lang,
+                  seconds=limits.cell_timeout)
     if rec.status == "died":
-        return (f"the kernel died while checking your answer (over the {limits.memory_mb} MB memory limit, "
-                "or the process was killed).")
-    return "the grader found no observation of your answer (did your code stop the kernel or remove files in out/?)."
+        return tr("the kernel died while checking your answer (over the {mb} MB memory limit, "
+                  "or the process was killed).", lang, mb=limits.memory_mb)
+    return tr("the grader found no observation of your answer (did your code stop the kernel or remove files in "
+              "out/?).", lang)
 
 
-def _notes(merged: Merged, records: list, limits: Limits) -> list[str]:
+def _notes(merged: Merged, records: list, limits: Limits, lang: str) -> list[str]:
     notes = list(merged.notes)
     for i, (cell, rec) in enumerate(zip(merged.cells, records)):
         if cell.role == "observe" or rec.status in ("ok", "not-run", "abandoned"):
             continue
+        where = _where(cell, i, lang)
         if rec.status == "error":
-            memory = f" (the memory limit is {limits.memory_mb} MB)" if rec.ename == "MemoryError" else ""
-            notes.append(f"{_where(cell, i)} raised {judge.clean_name(rec.ename)}{memory}.")
+            memory = (tr(" (the memory limit is {mb} MB)", lang, mb=limits.memory_mb)
+                      if rec.ename == "MemoryError" else "")
+            notes.append(tr("{where} raised {name}{memory}.", lang, where=where, name=judge.clean_name(rec.ename),
+                            memory=memory))
         elif rec.status == "timeout":
-            notes.append(f"{_where(cell, i)} was stopped after {limits.cell_timeout:.0f} s (the time limit per cell).")
+            notes.append(tr("{where} was stopped after {seconds:.0f} s (the time limit per cell).", lang,
+                            where=where, seconds=limits.cell_timeout))
         else:
-            notes.append(f"{_where(cell, i)}: the kernel died while running it (over the {limits.memory_mb} MB "
-                         "memory limit, or the process was killed); the notebook was run again without it.")
+            notes.append(tr("{where}: the kernel died while running it (over the {mb} MB memory limit, or the "
+                            "process was killed); the notebook was run again without it.", lang, where=where,
+                            mb=limits.memory_mb))
     if any(r.status == "not-run" for r in records):
-        notes.append(f"The notebook ran out of its total time ({limits.max_time:.0f} s); later cells were not run.")
+        notes.append(tr("The notebook ran out of its total time ({seconds:.0f} s); later cells were not run.", lang,
+                        seconds=limits.max_time))
     return notes
 
 
@@ -204,6 +215,7 @@ def judge_job(run: dict, reference: dict, source: bytes, name: str, limits: Limi
         if run["note"]:
             result.notes.append(f"{reason}.")
         return _done(result, start, run["seconds"])
+    lang = notebook_language(assignment.notebook)  # feedback in the language of the lesson
     cells, records = _records(run)
     merged = Merged(cells, dict(run["unanswered"]), list(run["notes"]))
     result.flags = list(run["flags"])
@@ -215,19 +227,20 @@ def judge_job(run: dict, reference: dict, source: bytes, name: str, limits: Limi
             return False, merged.unanswered[test.grade_id]
         if test.grade_id not in reference["data"]:
             result.error = reference["problems"].get(test.grade_id, f"no reference for `{test.grade_id}`")
-            return False, "not graded: the grader failed on this exercise (your instructor has been told)."
+            return False, tr("not graded: the grader failed on this exercise (your instructor has been told).", lang)
         rec = records[at[test.grade_id]] if test.grade_id in at else None
         ref = judge.read_output(reference["data"][test.grade_id].encode())["values"]
         passed, message = judge.verdict(test, judge.read_output(_raw(run["outputs"].get(test.grade_id))), ref,
-                                        _why_missing(rec, limits))
+                                        _why_missing(rec, limits, lang), lang)
         if not passed:
             for answer in assignment.solutions_of(test.grade_id):  # an answer cell left as the stub
                 if answer in at and records[at[answer]].ename == "NotImplementedError":
-                    return False, f"not done yet: your answer cell `{answer}` still raises NotImplementedError."
+                    return False, tr("not done yet: your answer cell `{answer}` still raises NotImplementedError.",
+                                     lang, answer=answer)
         return passed, message
 
     _score(assignment, result, why)
-    result.notes = _notes(merged, records, limits)
+    result.notes = _notes(merged, records, limits, lang)
     return _done(result, start, run["seconds"])
 
 

@@ -19,6 +19,7 @@ import numpy as np
 from tlcourse.grading.checks import hint_of
 from tlcourse.grading.observe import Observation, lookup
 from tlcourse.grading.spec import GradedCell
+from tlcourse.i18n import DEFAULT, Message, tr
 
 MAX_OUTPUT_BYTES = 8 * 2**20
 
@@ -129,34 +130,38 @@ def differences(mine: dict, ref: dict, obs: Observation) -> list[str]:
     return [k for k in ref if k not in mine or not same(mine[k], ref[k], obs.rtol, obs.atol)]
 
 
-def verdict(test: GradedCell, mine: dict | None, ref: dict, why_missing: str) -> tuple[bool, str]:
-    """(passed, message) for one test cell. ``mine``: the student's parsed output (None if absent)."""
+def verdict(test: GradedCell, mine: dict | None, ref: dict, why_missing: str,
+            lang: str = DEFAULT) -> tuple[bool, str]:
+    """(passed, message) for one test cell, the message in ``lang`` (the submission's language).
+    ``mine``: the student's parsed output (None if absent)."""
     exercise_id, args = test.check
     if mine is None:
         return False, why_missing
     if "error" in mine:
         name = mine["error"]
         if name == "NotImplementedError":
-            return False, "not done yet: replace `raise NotImplementedError()` with your code."
+            return False, tr("not done yet: replace `raise NotImplementedError()` with your code.", lang)
         if name == "NameError":
-            return False, (f"`{args}` did not exist when the grader looked at your answer "
-                           "(did its cell raise an error, or was it renamed?).")
-        return False, f"your code raised {name} on the grader's inputs."
+            return False, tr("`{args}` did not exist when the grader looked at your answer "
+                             "(did its cell raise an error, or was it renamed?).", lang, args=args)
+        return False, tr("your code raised {name} on the grader's inputs.", lang, name=name)
     obs = lookup(exercise_id)
     if obs.rule is not None:
         try:
             reason = obs.rule(mine["values"], ref)
         except Exception:  # the student's data has a shape the rule does not expect
-            reason = "your answer does not have the expected form."
+            reason = Message("your answer does not have the expected form.")
         if reason is None:
             return True, "passed"
-        return False, _with_hint(exercise_id, _printable(str(reason), 300))  # a rule may quote the student's data
+        text = reason.render(lang) if isinstance(reason, Message) else str(reason)
+        return False, _with_hint(exercise_id, _printable(text, 300), lang)  # a rule may quote the student's data
     wrong = differences(mine["values"], ref, obs)
     if not wrong:
         return True, "passed"
-    shown = ", ".join(f"'{k}'" for k in wrong[:4]) + (f" and {len(wrong) - 4} more" if len(wrong) > 4 else "")
-    return False, _with_hint(exercise_id, f"your answer differs from the solution on the grader's fresh inputs "
-                                          f"({shown}).")
+    shown = ", ".join(f"'{k}'" for k in wrong[:4]) + (tr(" and {n} more", lang, n=len(wrong) - 4)
+                                                      if len(wrong) > 4 else "")
+    return False, _with_hint(exercise_id, tr("your answer differs from the solution on the grader's fresh inputs "
+                                             "({shown}).", lang, shown=shown), lang)
 
 
 def _printable(text: str, limit: int) -> str:
@@ -164,6 +169,6 @@ def _printable(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
-def _with_hint(exercise_id: str, text: str) -> str:
+def _with_hint(exercise_id: str, text: str, lang: str = DEFAULT) -> str:
     h = hint_of(exercise_id)
-    return f"{text} Hint: {h}" if h else text
+    return f"{text} " + tr("Hint: {hint}", lang, hint=tr(h, lang)) if h else text

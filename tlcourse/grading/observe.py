@@ -29,7 +29,7 @@ OUT = "out"
 MAX_NUMBERS = 100_000  # per observation; more is refused (an observation is a few small arrays)
 MAX_TEXT = 200  # characters kept of a string value
 
-Rule = Callable[[dict, dict], "str | None"]
+Rule = Callable[[dict, dict], "Message | str | None"]  # a reason: i18n.Message, shown in the submission's language
 
 
 @dataclass(frozen=True)

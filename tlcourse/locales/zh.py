@@ -747,4 +747,99 @@ MESSAGES: dict[str, str] = {
     "dissimilar halves transfer worse than random halves (AnB - BnB at n=5)":
         "不相似的两半比随机的两半迁移得更差（n=5 时的 AnB - BnB）",
     "dissimilar {dissimilar:+.3f} vs random {random:+.3f}": "不相似 {dissimilar:+.3f}，随机 {random:+.3f}",
+
+    # tlcourse.grading.judge and .job: the per-exercise verdicts and run notes of a graded submission,
+    # and the exercises' grading rules (i18n.Message, shown in the submission's language)
+    'not done yet: replace `raise NotImplementedError()` with your code.':
+        '还没有完成：请把 `raise NotImplementedError()` 换成你的代码。',
+    '`{args}` did not exist when the grader looked at your answer (did its cell raise an error, or was it renamed?).':
+        '评分程序查看你的答案时，`{args}` 并不存在（它所在的单元格是否抛出了异常，或者被改了名字？）。',
+    "your code raised {name} on the grader's inputs.":
+        '你的代码在评分程序的输入上抛出了 {name}。',
+    'your answer does not have the expected form.':
+        '你的答案不是预期的形式。',
+    ' and {n} more':
+        ' 等另外 {n} 项',
+    "your answer differs from the solution on the grader's fresh inputs ({shown}).":
+        '在评分程序新抽取的输入上，你的答案与参考答案不同（{shown}）。',
+    'cell {n}':
+        '第 {n} 个单元格',
+    'cell {n} (put back by the grader)':
+        '第 {n} 个单元格（由评分程序放回）',
+    'not checked: the notebook used up its time limit ({seconds:.0f} s).':
+        '未检查：notebook 用完了它的时间限制（{seconds:.0f} 秒）。',
+    'not checked: the kernel had to be restarted more than {n} times.':
+        '未检查：内核重启次数超过了 {n} 次。',
+    'stopped after {seconds:.0f} s (the time limit per cell) while checking your answer.':
+        '检查你的答案时，运行到 {seconds:.0f} 秒（每个单元格的时间限制）被停止。',
+    'the kernel died while checking your answer (over the {mb} MB memory limit, or the process was killed).':
+        '检查你的答案时内核崩溃了（超过了 {mb} MB 的内存限制，或者进程被终止）。',
+    'the grader found no observation of your answer (did your code stop the kernel or remove files in out/?).':
+        '评分程序没有找到对你的答案的观测结果（你的代码是否停止了内核，或删除了 out/ 中的文件？）。',
+    ' (the memory limit is {mb} MB)':
+        '（内存限制为 {mb} MB）',
+    '{where} raised {name}{memory}.':
+        '{where}抛出了 {name}{memory}。',
+    '{where} was stopped after {seconds:.0f} s (the time limit per cell).':
+        '{where}运行到 {seconds:.0f} 秒（每个单元格的时间限制）被停止。',
+    '{where}: the kernel died while running it (over the {mb} MB memory limit, or the process was killed); the notebook was run again without it.':
+        '{where}：运行它时内核崩溃了（超过了 {mb} MB 的内存限制，或者进程被终止）；notebook 已去掉它重新运行。',
+    'The notebook ran out of its total time ({seconds:.0f} s); later cells were not run.':
+        'notebook 用完了总时间（{seconds:.0f} 秒）；后面的单元格没有运行。',
+    'not graded: the grader failed on this exercise (your instructor has been told).':
+        '未评分：评分程序在这道练习上出错了（老师已经收到通知）。',
+    'not done yet: your answer cell `{answer}` still raises NotImplementedError.':
+        '还没有完成：你的答案单元格 `{answer}` 仍然抛出 NotImplementedError。',
+    'return the proxy A-distance as a Python number':
+        '请把代理 A 距离作为一个 Python 数返回',
+    'two samples of one distribution got a large proxy A-distance: score the domain classifier on points it did not train on':
+        '来自同一分布的两份样本得到了很大的代理 A 距离：请在域分类器没有训练过的点上给它评分',
+    'two clearly different samples got a small proxy A-distance: keep d_A = 2 * (1 - 2 * error)':
+        '两份明显不同的样本得到了很小的代理 A 距离：请保持 d_A = 2 * (1 - 2 * error)',
+    'return two samples of shape (n, d) for the n and d asked':
+        '请按要求的 n 和 d 返回两份形状为 (n, d) 的样本',
+    'the samples must be finite numbers':
+        '样本必须是有限的数',
+    'the two sample means differ: the linear-kernel MMD is not 0':
+        '两份样本的均值不同：线性核 MMD 不为 0',
+    'the Gaussian-kernel MMD barely sees a difference: make the distributions differ beyond the mean':
+        '高斯核 MMD 几乎看不出差别：请让两个分布在均值之外也有所不同',
+    'return a 1-d array of integer indices':
+        '请返回一个由整数下标组成的一维数组',
+    "the class counts of your sample do not follow the proportions on the grader's labels":
+        '在评分程序的标签上，你的样本中各类的数量不符合给定的比例',
+    'return the accuracy as a Python float':
+        '请把准确率作为一个 Python float 返回',
+    "your probe's accuracy on the grader's features is far from a standardised logistic regression's":
+        '在评分程序的特征上，你的探测器的准确率与标准化后的逻辑回归相差很远',
+    'trained on wrong labels your probe should score near 0 on the test set: fit on the training set, score on the test set':
+        '用错误的标签训练时，你的探测器在测试集上的得分应该接近 0：请在训练集上拟合，在测试集上评分',
+    'chosen_lr should be a positive number such as 3e-3':
+        'chosen_lr 应该是一个正数，比如 3e-3',
+    'your learning rate is outside the range where the loss still falls before its minimum':
+        '你的学习率不在损失到达最低点之前仍在下降的范围内',
+    'your learning rate is far left of where the loss falls fastest: training would crawl':
+        '你的学习率远在损失下降最快处的左边：训练会慢得像在爬',
+    'the smoothed loss does not fall at your learning rate':
+        '在你的学习率下，平滑后的损失没有下降',
+    'give a 3x3 filter':
+        '请给出一个 3x3 的滤波器',
+    'your weights do not sum to 0: a flat image must give 0':
+        '你的权重之和不为 0：一张平坦的图像必须得到 0',
+    'your filter does not respond to ink above background':
+        '你的滤波器对“上方是墨迹、下方是背景”的边缘没有响应',
+    'your filter responds to other edges almost as much as to ink above background':
+        '你的滤波器对其他边缘的响应几乎和对“上方是墨迹、下方是背景”的边缘一样强',
+    'recommend was not run on the tasks the grader drew':
+        'recommend 没有在评分程序抽取的任务上运行',
+    "on the grader's task {i} of {n} ({variant}): {why}":
+        '在评分程序的第 {i} 个任务（共 {n} 个，{variant}）上：{why}',
+    'recommend must return (choice, val_acc) with val_acc a dict of the validation accuracy you measured for each of the {n} strategies':
+        'recommend 必须返回 (choice, val_acc)，其中 val_acc 是一个字典，包含你为 {n} 种方案各自测得的验证准确率',
+    'the validation accuracies you report for {strategies} are not what training them on this task gives: measure each strategy (capstone.train_strategy, then task.val)':
+        '你为 {strategies} 报告的验证准确率，与在这个任务上训练它们得到的结果不符：请逐一测量每种方案（先 capstone.train_strategy，再在 task.val 上评估）',
+    'your choice {choice!r} is not the strategy with the best validation accuracy you measured':
+        '你的选择 {choice!r} 并不是你测得的验证准确率最高的方案',
+    "your choice {choice!r} falls short of {near:.0%} of the best strategy's test accuracy on this task":
+        '在这个任务上，你的选择 {choice!r} 达不到最佳方案测试准确率的 {near:.0%}',
 }
