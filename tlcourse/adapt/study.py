@@ -148,12 +148,14 @@ def load(rows: list[dict] | None = None, shift: str | None = None, methods: tupl
 def table(shift: str, methods: tuple[str, ...], rows: list[dict] | None = None) -> str:
     """Per method: seeds, target accuracy and gap closed as mean +- std [min, max], in percent."""
     from .. import stored
+    from ..i18n import pad, tr
 
     sel = load(rows, shift, methods)
     acc = {s["method"]: s for s in stored.summarize(sel, "method", "target_acc")}
     gap = {s["method"]: s for s in stored.summarize(sel, "method", "gap_closed")}
     cell = lambda s: f"{s['mean']:6.1%} +- {s['std']:5.1%} [{s['min']:6.1%}, {s['max']:6.1%}]"
-    lines = [f"{'method':<18} {'seeds':>5}   {'target accuracy: mean +- std [min, max]':<38}   gap closed"]
+    lines = [f"{pad(tr('method'), 18, '<')} {pad(tr('seeds'), 5)}   "
+             f"{pad(tr('target accuracy: mean +- std [min, max]'), 38, '<')}   {tr('gap closed')}"]
     lines += [f"{m:<18} {acc[m]['n']:>5}   {cell(acc[m]):<38}   {cell(gap[m])}" for m in methods if m in acc]
     return "\n".join(lines)
 

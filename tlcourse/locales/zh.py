@@ -842,4 +842,14 @@ MESSAGES: dict[str, str] = {
         '你的选择 {choice!r} 并不是你测得的验证准确率最高的方案',
     "your choice {choice!r} falls short of {near:.0%} of the best strategy's test accuracy on this task":
         '在这个任务上，你的选择 {choice!r} 达不到最佳方案测试准确率的 {near:.0%}',
+
+    # adapt.study.table; viz.compare_channels
+    'seeds': '种子数',
+    'target accuracy: mean +- std [min, max]': '目标域准确率：均值 +- 标准差 [最小, 最大]',
+    'gap closed': '弥合的差距',
+    'before': '微调前',
+    'after': '微调后',
+    '{model}: inputs': '{model}：输入',
+    '{model}: deconv': '{model}：反卷积',
+    '{layer}: the same channels {before} and {after}': '{layer}：同一批通道，{before}与{after}',
 }

@@ -16,6 +16,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
+from tlcourse.i18n import tr
 from tlcourse.viz.deconvnet import project_top
 from tlcourse.viz.layers import conv_stack
 from tlcourse.viz.plots import mosaic, show_panels, to_display
@@ -62,10 +63,12 @@ def activation_similarity(before: nn.Module, after: nn.Module, x: torch.Tensor,
 
 
 def compare_channels(before: nn.Module, after: nn.Module, x: torch.Tensor, layer: str,
-                     channels: Sequence[int], k: int = 4, labels: tuple[str, str] = ("before", "after"),
+                     channels: Sequence[int], k: int = 4, labels: tuple[str, str] | None = None,
                      size: float = 1.4) -> Figure:
     """Rows: channels of ``layer``. Columns: top-``k`` input crops and their deconvnet projections
-    for ``before``, then the same for ``after`` (each model picks its own top images in ``x``)."""
+    for ``before``, then the same for ``after`` (each model picks its own top images in ``x``).
+    ``labels`` name the two models (default: "before" and "after", in the learner's language)."""
+    labels = labels or (tr("before"), tr("after"))
     x = getattr(x, "x", x)
     rows = [[] for _ in channels]
     for model in (before, after):
@@ -74,6 +77,7 @@ def compare_channels(before: nn.Module, after: nn.Module, x: torch.Tensor, layer
         for r, (crops, proj) in enumerate(zip(top.crop(), projections)):
             rows[r] += [mosaic(to_display(crops, "clip")), mosaic(to_display(proj, "signed"))]
     name = conv_stack(before).name(layer)
-    cols = [f"{labels[0]}: inputs", f"{labels[0]}: deconv", f"{labels[1]}: inputs", f"{labels[1]}: deconv"]
-    return show_panels(rows, [f"{name} ch {c}" for c in channels], cols,
-                       f"{name}: the same channels {labels[0]} and {labels[1]}", size)
+    cols = [text for label in labels for text in (tr("{model}: inputs", model=label), tr("{model}: deconv", model=label))]
+    return show_panels(rows, [tr("{layer} ch {c}", layer=name, c=c) for c in channels], cols,
+                       tr("{layer}: the same channels {before} and {after}", layer=name, before=labels[0],
+                          after=labels[1]), size)
