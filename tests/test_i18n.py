@@ -346,3 +346,21 @@ def test_the_judge_gives_its_verdicts_in_the_submissions_language():
     assert "Hint" not in ruled["zh"] and "learning rate" not in ruled["zh"], ruled["zh"]
     differs = verdicts("example.add", {"values": {"three": 4.0}}, {"three": 3.0})
     assert "('three')" in differs["en"] and differs["zh"].startswith("在评分程序新抽取的输入上"), differs
+
+
+def test_a_submissions_notes_and_refusals_speak_its_lessons_language():
+    import nbformat
+
+    from tlcourse.grading.job import BadSubmission, read_notebook
+    from tlcourse.grading.merge import merge
+    from tlcourse.grading.spec import load_assignment
+
+    notebooks = PACKAGE.parent / "notebooks"
+    empty = nbformat.v4.new_notebook()
+    for path, says in [(notebooks / "00_start_here.ipynb", "has no answer cell"),
+                       (notebooks / "zh" / "00_start_here.ipynb", "没有答案单元格")]:
+        unanswered = merge(load_assignment(path), empty).unanswered
+        assert unanswered and all(says in why for why in unanswered.values()), unanswered
+    for lang, says in [("en", "the file is empty"), ("zh", "文件是空的")]:
+        with pytest.raises(BadSubmission, match=says):
+            read_notebook(b"  ", lang)

@@ -38,14 +38,15 @@ class BadSubmission(Exception):
     """The file cannot be read as a notebook; the message is for the student."""
 
 
-def read_notebook(data: bytes) -> nbformat.NotebookNode:
-    """A submitted notebook from its bytes, tolerant of what editors leave behind; BadSubmission if unreadable."""
+def read_notebook(data: bytes, lang: str = "en") -> nbformat.NotebookNode:
+    """A submitted notebook from its bytes, tolerant of what editors leave behind; BadSubmission (its message in
+    ``lang``) if unreadable."""
     if len(data) > MAX_SUBMISSION_BYTES:
-        raise BadSubmission(f"the file is {len(data) / 2**20:.0f} MB, more than the {MAX_SUBMISSION_BYTES >> 20} MB "
-                            "allowed (clear the outputs and submit again)")
+        raise BadSubmission(tr("the file is {mb:.0f} MB, more than the {limit} MB allowed (clear the outputs and "
+                               "submit again)", lang, mb=len(data) / 2**20, limit=MAX_SUBMISSION_BYTES >> 20))
     text = data.decode("utf-8", errors="replace")
     if not text.strip():
-        raise BadSubmission("the file is empty")
+        raise BadSubmission(tr("the file is empty", lang))
     try:
         with warnings.catch_warnings():  # duplicate cell ids and the like: nbformat fixes them
             warnings.simplefilter("ignore")
@@ -57,7 +58,8 @@ def read_notebook(data: bytes) -> nbformat.NotebookNode:
                 c["metadata"] = {}
             c["source"] = "".join(c.get("source", "")) if isinstance(c.get("source"), list) else str(c.get("source", ""))
     except Exception as err:
-        raise BadSubmission(f"the file is not a valid Jupyter notebook ({type(err).__name__})") from None
+        raise BadSubmission(tr("the file is not a valid Jupyter notebook ({error})", lang,
+                               error=type(err).__name__)) from None
     return nb
 
 
@@ -186,10 +188,11 @@ def run_job(student: str, submission: bytes | None, source: bytes, name: str, se
     result = {"student": student, "notebook": assignment.name, "refused": "", "note": False, "cells": [],
               "outputs": {}, "unanswered": {}, "notes": [], "flags": [], "isolation": "", "seconds": 0.0}
     if submission is None:
-        result["refused"] = f"your submission has no notebook {assignment.name}."
+        result["refused"] = tr("your submission has no notebook {name}.", notebook_language(assignment.notebook),
+                               name=assignment.name)
     else:
         try:
-            nb = read_notebook(submission)
+            nb = read_notebook(submission, notebook_language(assignment.notebook))
         except BadSubmission as err:
             result["refused"], result["note"] = str(err), True
         else:

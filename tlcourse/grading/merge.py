@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from nbformat import NotebookNode
 
 from tlcourse.grading.spec import Assignment, GradedCell, nbgrader_meta
+from tlcourse.i18n import notebook_language, tr
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ def _cell_for(spec: GradedCell, origin: int | None) -> RunCell:
 
 
 def merge(assignment: Assignment, student: NotebookNode) -> Merged:
+    lang = notebook_language(assignment.notebook)  # its notes speak the lesson's language
     cells: list[RunCell] = []
     position: dict[str, int] = {}  # grade_id -> index in ``cells`` (for the instructor's cells)
     notes: list[str] = []
@@ -70,7 +72,8 @@ def merge(assignment: Assignment, student: NotebookNode) -> Merged:
             cells.append(RunCell(cell.source, "student", origin=number))
             continue
         if gid in position:
-            notes.append(f"cell `{gid}` appears more than once; the first copy was graded, the others ignored.")
+            notes.append(tr("cell `{gid}` appears more than once; the first copy was graded, the others ignored.",
+                            lang, gid=gid))
             continue
         position[gid] = len(cells)
         cells.append(RunCell(cell.source, "student", gid, number) if spec.kind == "solution" else _cell_for(spec, number))
@@ -79,8 +82,8 @@ def merge(assignment: Assignment, student: NotebookNode) -> Merged:
     for t in assignment.tests:
         missing = [s for s in assignment.solutions_of(t.grade_id) if s not in position]
         if missing:
-            unanswered[t.grade_id] = (f"your notebook has no answer cell `{missing[0]}` (deleted, or its "
-                                      "metadata lost?): paste your answer into a fresh copy of the notebook.")
+            unanswered[t.grade_id] = tr("your notebook has no answer cell `{cell}` (deleted, or its metadata lost?): "
+                                        "paste your answer into a fresh copy of the notebook.", lang, cell=missing[0])
 
     # Put back the instructor's test/locked cells the student deleted.
     previous: str | None = None

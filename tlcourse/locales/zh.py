@@ -852,4 +852,18 @@ MESSAGES: dict[str, str] = {
     '{model}: inputs': '{model}：输入',
     '{model}: deconv': '{model}：反卷积',
     '{layer}: the same channels {before} and {after}': '{layer}：同一批通道，{before}与{after}',
+
+    # tlcourse.grading.merge and .job: notes on a submission's cells, and why a file was refused
+    'cell `{gid}` appears more than once; the first copy was graded, the others ignored.':
+        '单元格 `{gid}` 出现了不止一次；只评了第一份，其余的忽略。',
+    'your notebook has no answer cell `{cell}` (deleted, or its metadata lost?): paste your answer into a fresh copy of the notebook.':
+        '你的 notebook 里没有答案单元格 `{cell}`（被删掉了，还是它的元数据丢了？）：请把答案粘贴到一份新的 notebook 副本中。',
+    'the file is {mb:.0f} MB, more than the {limit} MB allowed (clear the outputs and submit again)':
+        '文件有 {mb:.0f} MB，超过了允许的 {limit} MB（请清除输出后重新提交）',
+    'the file is empty':
+        '文件是空的',
+    'the file is not a valid Jupyter notebook ({error})':
+        '这个文件不是有效的 Jupyter notebook（{error}）',
+    'your submission has no notebook {name}.':
+        '你的提交中没有 notebook {name}。',
 }
