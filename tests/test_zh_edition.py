@@ -185,10 +185,13 @@ def chinese_runs(request) -> dict[str, tuple[nbformat.NotebookNode, float]]:
     async def run_all() -> None:
         await asyncio.gather(*(run(p) for p in wanted if p is not None), return_exceptions=False)
 
+    load = [os.getloadavg()[0]]
     asyncio.run(run_all())
+    load.append(os.getloadavg()[0])
     build = NOTEBOOKS.parent / "build"
     build.mkdir(exist_ok=True)
-    (build / "zh-lessons.json").write_text(json.dumps({k: round(v[1], 1) for k, v in sorted(runs.items())},
+    seconds = {k: round(v[1], 1) for k, v in sorted(runs.items())}
+    (build / "zh-lessons.json").write_text(json.dumps({"seconds": seconds, "load average (1 min) before, after": load},
                                                       indent=1))
     return runs
 
